@@ -90,9 +90,14 @@ def score_to_notes(score, *, default_velocity:int=90, expand_repeats:bool=True) 
     start, end = np.interp(onset, q_knots, s_knots), np.interp(onset + length, q_knots, s_knots)
     return Notes(start, end, pitch, velocity).sorted()
 
-# %% ../nbs/01_data.ipynb #48571286
+# %% ../nbs/01_data.ipynb #2cb9cab4
 SCORE_SUFFIXES = ('.mxl', '.musicxml', '.xml', '.krn', '.abc')
 MIDI_SUFFIXES = ('.mid', '.midi')
+
+def _folder(root) -> Path:
+    "`root` as a `Path`, or `FileNotFoundError` naming it if it is not a folder."
+    if not Path(root).is_dir(): raise FileNotFoundError(f"{root}: no such folder")
+    return Path(root)
 
 def _files(root:Path, suffixes) -> list[Path]:
     "Files under `root` (recursively) with one of `suffixes` (any case), sorted."
@@ -114,7 +119,7 @@ def _check_notes(notes:Notes, name:str, max_seconds:float) -> Notes:
     if notes.duration > max_seconds: raise SkipPiece(f"{name}: absurd length ({notes.duration:.0f} s > {max_seconds:.0f} s)")
     return notes
 
-# %% ../nbs/01_data.ipynb #7874e043
+# %% ../nbs/01_data.ipynb #11d8f958
 @dataclass
 class Music21Source:
     "Score files read by music21: a collection of music21's corpus, or a folder of MusicXML/Humdrum/ABC files."
@@ -135,8 +140,7 @@ class Music21Source:
     @classmethod
     def folder(cls, root) -> 'Music21Source':
         "Every score file under `root`."
-        root = Path(root)
-        if not root.is_dir(): raise FileNotFoundError(f"{root}: no such folder")
+        root = _folder(root)
         return cls(str(root), [str(p) for p in _files(root, SCORE_SUFFIXES)], f'music21:{root}')
 
     def entries(self) -> list[Entry]:
@@ -178,7 +182,7 @@ CORPUS_COLLECTIONS = {
     'oneills1850': "O'Neill's 1850 Irish tunes: 39 ABC files",
 }
 
-# %% ../nbs/01_data.ipynb #c1f663d0
+# %% ../nbs/01_data.ipynb #7334e110
 def _maestro_records(root:Path) -> list[dict]:
     "MAESTRO metadata rows (`midi_filename`, `split`, …) from the newest metadata file in `root`."
     files = sorted(root.glob('maestro-v*.json'), reverse=True) + sorted(root.glob('maestro-v*.csv'), reverse=True)
@@ -200,9 +204,7 @@ class MaestroSource:
     def __post_init__(self): self.name = self.name or f'maestro:{self.root}'
 
     def entries(self) -> list[Entry]:
-        root = Path(self.root)
-        if not root.is_dir(): raise FileNotFoundError(f"{root}: no such folder")
-        out = []
+        root, out = _folder(self.root), []
         for r in _maestro_records(root):
             split = {'valid': 'validation'}.get(r['split'], r['split'])
             if split not in SPLITS: raise ValueError(f"{root}: unknown split {r['split']!r} for {r['midi_filename']}")
@@ -213,7 +215,7 @@ class MaestroSource:
         notes = _check_notes(midi_to_notes(entry.path, name=entry.id), entry.id, max_seconds)
         return [Piece(entry.id, entry.split, notes, self.kind, entry.path)], []
 
-# %% ../nbs/01_data.ipynb #713a2b10
+# %% ../nbs/01_data.ipynb #24880a83
 @dataclass
 class MidiFolderSource:
     "Every MIDI file under a folder, split by content hash."
@@ -223,8 +225,7 @@ class MidiFolderSource:
     def __post_init__(self): self.name = self.name or f'midi:{self.root}'
 
     def entries(self) -> list[Entry]:
-        root = Path(self.root)
-        if not root.is_dir(): raise FileNotFoundError(f"{root}: no such folder")
+        root = _folder(self.root)
         return [Entry(str(p.relative_to(root)), str(p)) for p in _files(root, MIDI_SUFFIXES)]
 
     def read(self, entry:Entry, max_seconds:float=7200) -> tuple[list[Piece], list[Skip]]:
