@@ -54,7 +54,7 @@ def main():
                 measure('synthetic 100k-note piece', [midi_bytes(notes_to_midi(synthetic_piece()))], codec, args.repeat)]
     print(f"codec benchmark on {machine()}; best of {args.repeat} runs; seconds for all files of the row\n")
     print(table(['data', 'files', 'notes', 'tokens', 'parse (pretty_midi)', 'midi→notes', 'encode', 'decode',
-                 '(enc+dec)/parse', 'encode tok/s', 'decode tok/s'], rows))
+                 '(enc+dec)/parse', 'encode events/s', 'decode events/s'], rows))
 
 
 if __name__ == '__main__':

@@ -26,7 +26,7 @@ def main():
             t = time.perf_counter()
             s = prepare(args.corpus, Path(tmp) / 'cache', workers=args.workers, progress=False)
             dt = time.perf_counter() - t
-            rows.append([run, f"{dt:.1f}", s.new_entries, s.done_before, f"{sum(s.pieces.values()):,}",
+            rows.append([run, f"{dt:.2f}", s.new_entries, s.done_before, f"{sum(s.pieces.values()):,}",
                          f"{sum(s.tokens.values()):,}", f"{s.seconds_of_music / 3600:.2f}", s.skipped])
     print(f"\nprepare {args.corpus} with {args.workers} workers on {machine()}\n")
     print(table(['run', 'seconds', 'files read', 'already done', 'pieces', 'tokens', 'hours', 'skipped'], rows))
