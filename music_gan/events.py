@@ -291,9 +291,10 @@ def _encode(self, midi, *, sustain:bool=True, return_info:bool=False):
 
 EventCodec.encode = _encode
 
-# %% ../nbs/00_events.ipynb #ec4fbc95
+# %% ../nbs/00_events.ipynb #08a9eb4a
 def _decode_notes(self, tokens, *, max_note_seconds:float|None=None, max_rest_shifts:int|None=None) -> Notes:
     "The notes played by any token sequence (see the rules above); never raises on token values."
+    if hasattr(tokens, 'detach'): tokens = tokens.detach().cpu().numpy()     # a torch tensor, on any device
     t = np.asarray(tokens, dtype=np.int64).reshape(-1)
     t = t[(t >= self.note_on_offset) & (t < self.vocab_size)]           # specials and unknown ids are skipped
     longest = self.time_shift(self.max_shift_steps)
