@@ -75,7 +75,7 @@ def rel_attention(q, k, v, r, u, w, allowed, *, dropout_p:float=0.0, impl:str='s
     probs = logits.masked_fill(~allowed, float('-inf')).softmax(-1)
     return F.dropout(probs, dropout_p) @ v
 
-# %% ../nbs/03_attention.ipynb #014961e6
+# %% ../nbs/03_attention.ipynb #4d3eb646
 class RelMultiHeadAttn(nn.Module):
     "Transformer-XL relative multi-head attention over `[memory; segment]`, with residual and post-LayerNorm."
     def __init__(self, d_model:int, n_head:int, *, dropout:float=0.0, dropatt:float=0.0, impl:str='sdpa'):
@@ -99,13 +99,12 @@ class RelMultiHeadAttn(nn.Module):
         allowed = attention_mask(h.shape[1], cat.shape[1], mem_valid, device=h.device)
         return self._attend(h, q[:, :, -h.shape[1]:], k, v, r, u, w, allowed)
 
-    def forward_cached(self, h, r_table, u, w, k_cache=None, v_cache=None):
-        "`h (B, T, D)` new positions; caches `(B, H, M, dh)`; `r_table (L, H, dh)` projected, L ≥ M+T → `(out, k_new, v_new)`."
+    def forward_cached(self, h, r_table, u, w, store=None):
+        "`h (B, T, D)` new positions, `r_table (L, H, dh)` projected (L ≥ all keys); `store(k_new, v_new) -> (k, v)` caches → `(B, T, D)`."
         q, k_new, v_new = rearrange(self.qkv(h), 'b t (three h d) -> three b h t d', three=3, h=self.n_head)
-        k = k_new if k_cache is None else torch.cat([k_cache, k_new], dim=2)                # (B, H, M+T, dh)
-        v = v_new if v_cache is None else torch.cat([v_cache, v_new], dim=2)
+        k, v = store(k_new, v_new) if store else (k_new, v_new)                             # (B, H, M+T, dh), no copy
         r = r_table[r_table.shape[0] - k.shape[2]:]                                           # distances M+T-1 .. 0
-        return self._attend(h, q, k, v, r, u, w, attention_mask(h.shape[1], k.shape[2], device=h.device)), k_new, v_new
+        return self._attend(h, q, k, v, r, u, w, attention_mask(h.shape[1], k.shape[2], device=h.device))
 
     def r_table(self, pos) -> torch.Tensor:
         "Projected position encodings `(L, H, dh)` for `pos (L, D)`, computed once per generation."
