@@ -8,7 +8,7 @@ attending to [memory; segment], paper shapes by default: B 8, tgt_len 128, mem_l
 'matmul' uses two matrix products and rel_shift; 'sdpa' gives the position term to
 scaled_dot_product_attention as an additive bias. Target: fast >= 3x naive on CPU.
 """
-import argparse, sys
+import argparse, statistics, sys
 from pathlib import Path
 
 import torch
@@ -22,7 +22,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     ap.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16'])
-    ap.add_argument('--repeat', type=int, default=3)
+    ap.add_argument('--repeat', type=int, default=7)
     ap.add_argument('--batch', type=int, default=8)
     ap.add_argument('--tgt-len', type=int, default=128)
     ap.add_argument('--mem-len', type=int, default=1024)
@@ -39,24 +39,26 @@ def main():
     w = torch.randn(a.n_head, a.d_model // a.n_head, device=dev, dtype=dtype, requires_grad=True)
     sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
 
-    def run(impl):
-        def step():
-            block.impl = impl
-            block(h, pos, u, w, mem).float().square().mean().backward()
-            sync()
-        step()                                           # warm-up
-        if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats()
-        t = best_of(step, a.repeat)
-        peak = torch.cuda.max_memory_allocated() / 2**20 if dev.type == 'cuda' else float('nan')
-        return t, peak
+    def step(impl):
+        block.impl = impl
+        block(h, pos, u, w, mem).float().square().mean().backward()
+        sync()
 
-    results = {impl: run(impl) for impl in ('naive', 'matmul', 'sdpa')}
-    rows = [[impl, f"{t * 1000:.1f}", f"{results['naive'][0] / t:.2f}x", f"{peak:.0f}" if peak == peak else '-']
-            for impl, (t, peak) in results.items()]
+    impls = ('naive', 'matmul', 'sdpa')
+    times, peaks = {i: [] for i in impls}, {}
+    for impl in impls: step(impl)                                    # warm-up
+    for _ in range(a.repeat):                                        # interleaved, so a slow spell hits all alike
+        for impl in impls:
+            if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats()
+            times[impl].append(best_of(lambda: step(impl), 1))
+            peaks[impl] = torch.cuda.max_memory_allocated() / 2**20 if dev.type == 'cuda' else float('nan')
+    med = {i: statistics.median(t) for i, t in times.items()}
+    rows = [[impl, f"{min(times[impl]) * 1000:.1f}", f"{med[impl] * 1000:.1f}", f"{med['naive'] / med[impl]:.2f}x",
+             f"{peaks[impl]:.0f}" if peaks[impl] == peaks[impl] else '-'] for impl in impls]
     print(f"relative attention block, forward + backward, B {a.batch}, tgt_len {a.tgt_len}, mem_len {a.mem_len}, "
           f"d_model {a.d_model}, {a.n_head} heads, {a.dtype} on {a.device} ({machine()}"
-          f"{', ' + torch.cuda.get_device_name() if dev.type == 'cuda' else ''}); best of {a.repeat}\n")
-    print(table(['impl', 'ms', 'speed-up vs naive', 'peak MiB (cuda)'], rows))
+          f"{', ' + torch.cuda.get_device_name() if dev.type == 'cuda' else ''}); {a.repeat} interleaved rounds\n")
+    print(table(['impl', 'best ms', 'median ms', 'speed-up vs naive (medians)', 'peak MiB (cuda)'], rows))
 
 
 if __name__ == '__main__':

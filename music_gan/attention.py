@@ -75,7 +75,7 @@ def rel_attention(q, k, v, r, u, w, allowed, *, dropout_p:float=0.0, impl:str='s
     probs = logits.masked_fill(~allowed, float('-inf')).softmax(-1)
     return F.dropout(probs, dropout_p) @ v
 
-# %% ../nbs/03_attention.ipynb #4d3eb646
+# %% ../nbs/03_attention.ipynb #1abb0ee5
 class RelMultiHeadAttn(nn.Module):
     "Transformer-XL relative multi-head attention over `[memory; segment]`, with residual and post-LayerNorm."
     def __init__(self, d_model:int, n_head:int, *, dropout:float=0.0, dropatt:float=0.0, impl:str='sdpa'):
@@ -94,10 +94,12 @@ class RelMultiHeadAttn(nn.Module):
     def forward(self, h, pos, u, w, mem=None, mem_valid=None):
         "`h (B, T, D)` segment, `pos (M+T, D)` encodings (descending), `mem (B, M, D)` → `(B, T, D)`."
         cat = h if mem is None else torch.cat([mem, h], dim=1)                               # (B, M+T, D)
-        q, k, v = rearrange(self.qkv(cat), 'b t (three h d) -> three b h t d', three=3, h=self.n_head)
+        w_q, w_kv = self.qkv.weight.split([h.shape[-1], 2 * h.shape[-1]])                     # queries of the segment only
+        q = rearrange(F.linear(h, w_q), 'b t (h d) -> b h t d', h=self.n_head)                # (B, H, T, dh)
+        k, v = rearrange(F.linear(cat, w_kv), 'b t (two h d) -> two b h t d', two=2, h=self.n_head)
         r = rearrange(self.r_net(pos), 'k (h d) -> k h d', h=self.n_head)                    # (M+T, H, dh)
         allowed = attention_mask(h.shape[1], cat.shape[1], mem_valid, device=h.device)
-        return self._attend(h, q[:, :, -h.shape[1]:], k, v, r, u, w, allowed)
+        return self._attend(h, q, k, v, r, u, w, allowed)
 
     def forward_cached(self, h, r_table, u, w, store=None):
         "`h (B, T, D)` new positions, `r_table (L, H, dh)` projected (L ≥ all keys); `store(k_new, v_new) -> (k, v)` caches → `(B, T, D)`."
