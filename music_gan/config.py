@@ -111,7 +111,7 @@ class DiscriminatorConfig:
         if bad := [n for n in self.freeze if n not in names]:
             raise ValueError(f"DiscriminatorConfig.freeze names unknown layers {bad}; layers are {sorted(names, key=lambda n: (n != 'emb', n))}")
 
-# %% ../nbs/01a_config.ipynb #7faf358a
+# %% ../nbs/01a_config.ipynb #f1153ce5
 @dataclass
 class TrainConfig:
     "MLE training of the generator (official baseline: Adam, lr 0.004, inverse-sqrt schedule, warmup 4000, clip 1.0)."
@@ -137,11 +137,12 @@ class GanConfig:
     dis_lr: float = 1e-5
     beta_max: float = 100.0
     temperature: str = 'exp'       # inverse-temperature schedule (see 02_gumbel)
+    context_len: int = 128         # real tokens the generator reads before its rollout (its memory of the real prefix)
     rollout_len: int = 128         # generated tokens per GAN step
     rollout_segment: int = 32      # tokens per backward in the segmented (TBPTT) rollout
     max_steps: int = 10_000
     def __post_init__(self):
-        _check(self, positive=('nll_steps', 'gen_lr', 'dis_lr', 'beta_max', 'rollout_len', 'rollout_segment', 'max_steps'), non_negative=('gp_lambda',),
+        _check(self, positive=('nll_steps', 'gen_lr', 'dis_lr', 'beta_max', 'context_len', 'rollout_len', 'rollout_segment', 'max_steps'), non_negative=('gp_lambda',),
                choices={'loss': ('standard', 'rsgan', 'wgan-gp', 'rsgan-gp'), 'temperature': ('exp', 'lin', 'log', 'sigmoid', 'quad', 'sqrt', 'const')})
 
 # %% ../nbs/01a_config.ipynb #402ce73c
@@ -193,7 +194,7 @@ class Config:
             else: d[part] = value
         return Config.from_dict(d)
 
-# %% ../nbs/01a_config.ipynb #0c31bd42
+# %% ../nbs/01a_config.ipynb #9a38aab7
 def _tiny() -> Config:
     return Config('tiny',
         generator=GeneratorConfig(n_layer=2, d_model=64, n_head=4, d_inner=128, dropout=0.1, tgt_len=32, mem_len=64, eval_mem_len=128),
@@ -201,7 +202,7 @@ def _tiny() -> Config:
         discriminator=DiscriminatorConfig(n_layer=2, d_model=64, n_head=4, d_inner=128, max_len=128, freeze=('emb',),
                                           cnn_embed_dim=16, cnn_num_filters=32, cnn_num_rep=8),
         train=TrainConfig(batch_size=8, lr=1e-3, warmup=100, max_steps=500, eval_interval=100, log_interval=10),
-        gan=GanConfig(rollout_len=32, rollout_segment=16, max_steps=100, dis_lr=1e-4))
+        gan=GanConfig(context_len=16, rollout_len=32, rollout_segment=16, max_steps=100, dis_lr=1e-4))
 
 def _paper() -> Config:
     return Config('paper', discriminator=DiscriminatorConfig(freeze=('emb', '0')))

@@ -17,7 +17,8 @@ from .config import GeneratorConfig, preset
 from .events import EventCodec, midi_to_notes
 
 # %% auto #0
-__all__ = ['BANNED', 'PositionwiseFF', 'XLLayer', 'Memory', 'TransformerXL', 'Sampler', 'KVCache', 'prime_from_midi']
+__all__ = ['BANNED', 'PositionwiseFF', 'XLLayer', 'Memory', 'TransformerXL', 'Sampler', 'KVCache', 'prime_from_midi',
+           'token_clock', 'generate_seconds']
 
 # %% ../nbs/04_generator.ipynb #fe5580e6
 class PositionwiseFF(nn.Module):
@@ -37,7 +38,7 @@ class XLLayer(nn.Module):
     def forward(self, h, pos, u, w, mem=None, mem_valid=None): return self.ff(self.attn(h, pos, u, w, mem, mem_valid))
     def forward_cached(self, h, r_table, u, w, store=None): return self.ff(self.attn.forward_cached(h, r_table, u, w, store))
 
-# %% ../nbs/04_generator.ipynb #07cd0755
+# %% ../nbs/04_generator.ipynb #a863b98a
 @dataclass
 class Memory:
     "Transformer-XL memory: per layer `(B, M, D)` hidden states (detached) and which positions each lane may see."
@@ -51,10 +52,10 @@ class Memory:
         "The memory with every position of the lanes where `lanes (B,)` is true made invalid."
         return Memory(self.hids, self.valid & ~lanes.to(self.valid.device)[:, None])
 
-    def extend(self, hids:list, mem_len:int) -> Memory|None:
-        "Append the new positions' layer inputs, keep the last `mem_len` (None for no memory)."
+    def extend(self, hids:list, mem_len:int, *, detach:bool=True) -> Memory|None:
+        "Append the new positions' layer inputs (detached unless `detach=False`), keep the last `mem_len` (None for no memory)."
         if mem_len <= 0: return None
-        new = [torch.cat([m, h.detach()], dim=1)[:, -mem_len:] for m, h in zip(self.hids, hids)]
+        new = [torch.cat([m, h.detach() if detach else h], dim=1)[:, -mem_len:] for m, h in zip(self.hids, hids)]
         valid = torch.cat([self.valid, torch.ones(hids[0].shape[:2], dtype=torch.bool, device=self.valid.device)], dim=1)
         return Memory(new, valid[:, -mem_len:])
 
@@ -93,9 +94,10 @@ class TransformerXL(nn.Module):
         "Tied output layer: `(B, T, D)` → `(B, T, V)`."
         return einsum(h, self.emb.weight, 'b t d, v d -> b t v') + self.out_bias
 
-# %% ../nbs/04_generator.ipynb #474b2d46
-def _forward(self, x, mems:Memory|None=None, reset:torch.Tensor|None=None, *, mem_len:int|None=None):
-    "Logits `(B, T, V)` of segment `x` (ids or soft one-hot) given the memory; the new memory, `mem_len` long (default: `cfg.mem_len`)."
+# %% ../nbs/04_generator.ipynb #831009d0
+def _forward(self, x, mems:Memory|None=None, reset:torch.Tensor|None=None, *, mem_len:int|None=None, detach:bool=True):
+    """Logits `(B, T, V)` of segment `x` (ids or soft one-hot) given the memory; the new memory, `mem_len` long (default: `cfg.mem_len`).
+    `detach=False` keeps the new memory in the graph (the GAN's rollout backpropagates through a segment's own tokens)."""
     h = self.drop(self.embed(x))                                              # (B, T, D)
     if mems is None: mems = Memory.empty(len(self.layers), h.shape[0], h.shape[-1], device=h.device, dtype=h.dtype)
     if reset is not None: mems = mems.reset(reset)
@@ -104,7 +106,7 @@ def _forward(self, x, mems:Memory|None=None, reset:torch.Tensor|None=None, *, me
     for layer, mem in zip(self.layers, mems.hids):
         hids.append(h)
         h = layer(h, pos, self.pos_bias_u, self.pos_bias_v, mem if mem.shape[1] else None, mems.valid if mem.shape[1] else None)
-    return self.logits(self.drop(h)), mems.extend(hids, self.cfg.mem_len if mem_len is None else mem_len)
+    return self.logits(self.drop(h)), mems.extend(hids, self.cfg.mem_len if mem_len is None else mem_len, detach=detach)
 
 TransformerXL.forward = _forward
 
@@ -212,3 +214,23 @@ def prime_from_midi(midi, seconds:float=10.0, codec:EventCodec|None=None) -> tor
     clock = np.cumsum(np.where(is_shift, tokens - codec.shift_offset + 1, 0))          # step after each token
     keep = tokens[clock < round(seconds * codec.steps_per_second)]
     return torch.tensor(np.r_[EventCodec.START, keep], dtype=torch.long)[None]
+
+# %% ../nbs/04_generator.ipynb #ad83b0a6
+def token_clock(tokens:torch.Tensor, codec:EventCodec) -> torch.Tensor:
+    "Steps of music after each token `(B, T)`: the running sum of its time shifts."
+    is_shift = (tokens >= codec.shift_offset) & (tokens < codec.velocity_offset)
+    return torch.where(is_shift, tokens - codec.shift_offset + 1, 0).cumsum(-1)
+
+@torch.no_grad()
+def generate_seconds(model, prime:torch.Tensor, seconds:float, sampler:Sampler|None=None, *, codec:EventCodec|None=None,
+                     seed:int|None=None, chunk:int=512, max_tokens:int=20_000, mem_len:int|None=None) -> list[torch.Tensor]:
+    "New tokens of each piece, cut where `seconds` of music follow `prime (B, P)` (at most `max_tokens` each)."
+    codec = codec or EventCodec()
+    target, out = round(seconds * codec.steps_per_second), prime.new_zeros(prime.shape[0], 0)
+    while out.shape[1] < max_tokens:
+        if (token_clock(out, codec)[:, -1] >= target).all() if out.shape[1] else False: break
+        new = model.generate(torch.cat([prime, out], 1), min(chunk, max_tokens - out.shape[1]), sampler, mem_len=mem_len,
+                             seed=None if seed is None else seed + out.shape[1])
+        out = torch.cat([out, new], 1)
+    clock = token_clock(out, codec)
+    return [row[:int((c < target).sum()) + 1] if (c >= target).any() else row for row, c in zip(out, clock)]

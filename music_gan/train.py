@@ -21,7 +21,7 @@ from .generator import Memory, TransformerXL
 # %% auto #0
 __all__ = ['MODEL_PARTS', 'STAGES', 'inverse_sqrt_lr', 'LMTask', 'MLMTask', 'save_checkpoint', 'load_checkpoint',
            'CheckpointMismatch', 'check_compatible', 'ScalarLog', 'NonFiniteLoss', 'pick_device', 'Trainer',
-           'build_stage', 'train_stage']
+           'build_stage', 'train_stage', 'model_from_checkpoint']
 
 # %% ../nbs/09_train_mle.ipynb #b0898969
 def inverse_sqrt_lr(step:int, *, lr:float, warmup:int, min_lr:float=0.0) -> float:
@@ -211,7 +211,7 @@ def _dist():
     if not dist.is_initialized(): dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
     return dist.get_rank(), dist.get_world_size()
 
-# %% ../nbs/09_train_mle.ipynb #459d58b8
+# %% ../nbs/09_train_mle.ipynb #b421edf8
 class Trainer:
     "Optimiser, schedule, clipping, checkpoints, resume, logs and callbacks around a model and a task."
     def __init__(self, model:nn.Module, task, cfg:Config, out_dir, *, device:str='auto', compile:bool=False,
@@ -232,7 +232,7 @@ class Trainer:
         self.checkpoint_every = checkpoint_every or cfg.train.eval_interval
         self.callbacks = defaultdict(list)
         self.log = ScalarLog(self.out_dir) if self.rank == 0 else None
-        self._stop = False
+        self._stop, self._batches, self._t0, self._tokens = False, None, time.perf_counter(), 0
 
     def add_callback(self, event:str, fn): self.callbacks[event].append(fn)
     def fire(self, event:str, **info):
@@ -270,7 +270,7 @@ def _train_step(self, batch) -> dict|None:
 
 Trainer.train_step = _train_step
 
-# %% ../nbs/09_train_mle.ipynb #571117c9
+# %% ../nbs/09_train_mle.ipynb #ec03a3d7
 def _state(self) -> dict:
     "Everything a checkpoint holds."
     return {'version': 1, 'task': self.task.name, 'config': self.cfg.to_dict(), 'model': self.model.state_dict(),
@@ -296,6 +296,7 @@ def _resume(self, path=None) -> Trainer:
     self.model.load_state_dict(ck['model']); self.opt.load_state_dict(ck['optimizer'])
     self.step, self.epoch, self.batch_in_epoch, self.nonfinite = ck['step'], ck['epoch'], ck['batch_in_epoch'], ck['nonfinite']
     self.task.load_state_dict(ck['task_state'], self.device)
+    self._batches = None                                                     # restart the data at the saved position
     torch.set_rng_state(ck['rng']['torch'])
     if ck['rng']['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(ck['rng']['cuda'])
     np.random.set_state(('MT19937', np.array(ck['rng']['numpy'], dtype=np.uint32), ck['rng']['numpy_pos']))
@@ -304,7 +305,7 @@ def _resume(self, path=None) -> Trainer:
 
 Trainer.state, Trainer.save, Trainer.resume = _state, _save, _resume
 
-# %% ../nbs/09_train_mle.ipynb #53517828
+# %% ../nbs/09_train_mle.ipynb #a3bf9520
 def _evaluate(self, max_batches:int|None=None) -> dict:
     self.net.eval()
     with torch.autocast('cuda', dtype=torch.bfloat16, enabled=self.device.type == 'cuda'):
@@ -313,30 +314,37 @@ def _evaluate(self, max_batches:int|None=None) -> dict:
     self.fire('eval', metrics=out)
     return out
 
+def _advance(self, eval_batches:int|None=None) -> dict|None:
+    "One step on the next batch (starting the next epoch when this one is done): its scalars, or None if the loss was not finite."
+    if self._batches is None: self._batches = self.task.batches(self.epoch, self.batch_in_epoch)
+    batch = next(self._batches, None)
+    if batch is None:                                                        # the epoch is over
+        self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+        self._batches = self.task.batches(self.epoch, 0)
+        batch = next(self._batches, None)
+        if batch is None: raise ValueError("the training data gives no batch: is the training split empty?")
+    scalars = self.train_step(batch)
+    self.batch_in_epoch += 1
+    if scalars is None:
+        if self.log: self.log.log(self.step, {'nonfinite': self.nonfinite})
+        return None
+    self.step += 1; self._tokens += scalars['tokens']
+    scalars['tokens_per_s'] = self._tokens / max(time.perf_counter() - self._t0, 1e-9)
+    if self.log and (self.step % self.cfg.train.log_interval == 0 or self.step == 1): self.log.log(self.step, scalars)
+    self.fire('step', scalars=scalars)
+    if self.step % self.cfg.train.eval_interval == 0: self.evaluate(eval_batches)
+    if self.step % self.checkpoint_every == 0: self.save()
+    return scalars
+
 def _fit(self, max_steps:int|None=None, *, eval_batches:int|None=None) -> Trainer:
     "Train until `max_steps` (default: the configuration's) or `request_stop()`; evaluates and checkpoints on schedule."
     max_steps = max_steps if max_steps is not None else self.cfg.train.max_steps
-    self._stop, t0, tokens = False, time.perf_counter(), 0
-    while self.step < max_steps and not self._stop:
-        for batch in self.task.batches(self.epoch, self.batch_in_epoch):
-            scalars = self.train_step(batch)
-            self.batch_in_epoch += 1
-            if scalars is not None:
-                self.step += 1; tokens += scalars['tokens']
-                scalars['tokens_per_s'] = tokens / (time.perf_counter() - t0)
-                if self.log and (self.step % self.cfg.train.log_interval == 0 or self.step == 1): self.log.log(self.step, scalars)
-                self.fire('step', scalars=scalars)
-                if self.step % self.cfg.train.eval_interval == 0: self.evaluate(eval_batches)
-                if self.step % self.checkpoint_every == 0: self.save()
-            else:
-                if self.log: self.log.log(self.step, {'nonfinite': self.nonfinite})
-            if self.step >= max_steps or self._stop: break
-        else:
-            self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+    self._stop, self._t0, self._tokens = False, time.perf_counter(), 0
+    while self.step < max_steps and not self._stop: self.advance(eval_batches)
     self.fire('end')
     return self
 
-Trainer.evaluate, Trainer.fit = _evaluate, _fit
+Trainer.evaluate, Trainer.advance, Trainer.fit = _evaluate, _advance, _fit
 
 # %% ../nbs/09_train_mle.ipynb #add67e89
 STAGES = ('mle', 'mlm')
@@ -377,3 +385,25 @@ def train_stage(cfg:Config, data, stage:str, out, *, model:str='xl', max_steps:i
     if rank == 0:
         trainer.evaluate(); trainer.save(); trainer.log.plot(Path(out) / 'loss.png')
     return trainer
+
+# %% ../nbs/09_train_mle.ipynb #360dea75
+def model_from_checkpoint(path, *, part:str='generator', device='cpu') -> tuple[nn.Module, Config]:
+    "The model stored in a checkpoint (weights loaded, eval mode) and the configuration it was trained with."
+    ck = load_checkpoint(path)
+    cfg = Config.from_dict(ck['config'])
+    task = ck.get('task')
+    if task == 'gan':
+        if part == 'discriminator':
+            from music_gan.discriminator import make_discriminator
+            model, state = make_discriminator(cfg.discriminator), ck['discriminator']
+        else: model, state = TransformerXL(cfg.generator), ck['mle']['model']
+    elif task == 'mle': model, state = TransformerXL(cfg.generator), ck['model']
+    elif task == 'mt':
+        from music_gan.music_transformer import MusicTransformer
+        model, state = MusicTransformer(cfg.music_transformer), ck['model']
+    elif task == 'mlm':
+        from music_gan.discriminator import BertMLM
+        model, state = BertMLM(cfg.discriminator, sbo=any(k.startswith('sbo.') for k in ck['model'])), ck['model']
+    else: raise CheckpointMismatch(f"{path}: unknown task {task!r}")
+    model.load_state_dict(state)
+    return model.to(device).eval(), cfg
