@@ -346,7 +346,7 @@ def _fit(self, max_steps:int|None=None, *, eval_batches:int|None=None) -> Traine
 
 Trainer.evaluate, Trainer.advance, Trainer.fit = _evaluate, _advance, _fit
 
-# %% ../nbs/09_train_mle.ipynb #add67e89
+# %% ../nbs/09_train_mle.ipynb #7221a5a4
 STAGES = ('mle', 'mlm')
 
 def build_stage(cfg:Config, cache:TokenCache, stage:str, *, model:str='xl', rank:int=0, world:int=1):
@@ -384,6 +384,11 @@ def train_stage(cfg:Config, data, stage:str, out, *, model:str='xl', max_steps:i
     trainer.fit(max_steps)
     if rank == 0:
         trainer.evaluate(); trainer.save(); trainer.log.plot(Path(out) / 'loss.png')
+    if world > 1:                       # leave together; drop DDP, then close the process group, before the interpreter exits
+        import gc, torch.distributed as dist
+        dist.barrier()
+        trainer.net = trainer.model; gc.collect()
+        dist.destroy_process_group()
     return trainer
 
 # %% ../nbs/09_train_mle.ipynb #360dea75
