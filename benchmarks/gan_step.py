@@ -1,7 +1,7 @@
 """One GAN step (generator rollout with a backward per segment + discriminator update): time and peak memory vs rollout length.
 
     python benchmarks/gan_step.py [--preset paper|tiny] [--device cpu|cuda] [--batch N] [--lengths 128 512 1024]
-                                  [--segment 128] [--context N] [--whole | --modes whole] [--bf16] [--no-warmup]
+                                  [--segment 128] [--context N] [--whole | --modes whole plain] [--bf16] [--no-warmup]
                                   [--max-memory-gb G] [--malloc-mmap-threshold BYTES]
 
 What is timed: `music_gan.gan.GanStep.__call__` once — a Gumbel rollout of `gan.rollout_len` tokens after
@@ -24,6 +24,8 @@ baseline is read and ONE more step is run and timed ('step'). Memory of that ste
 --whole runs the same step with the non-segmented twin of the rollout (`rollout(..., segmented=False)`: one
 backward after the whole rollout, so the graph of every segment is alive at once) by swapping
 `music_gan.gan.rollout` for `partial(rollout, segmented=False)` in the subprocess; GanStep is otherwise unchanged.
+Mode 'plain' is the segmented rollout with `cached=False`: each step through the model's own forward (`PlainDecoder`,
+which re-projects the memory's keys and values per token inside the graph) instead of `CachedDecoder`, for comparison.
 On CPU each subprocess runs under an address-space limit (--max-memory-gb, default 75% of the memory available at
 start), so a length that does not fit fails cleanly ('out of memory' in the table) instead of waking the OOM killer.
 glibc keeps some freed memory (its mmap threshold rises as large blocks are freed), so RSS can exceed live memory;
@@ -77,6 +79,7 @@ def one(a) -> dict:
     context = a.context or base.gan.context_len
     cfg = base.override(**{'gan.rollout_len': a.one, 'gan.rollout_segment': a.segment, 'gan.context_len': context})
     if a.whole: gan_mod.rollout = functools.partial(gan_mod.rollout, segmented=False)   # the non-segmented twin
+    if a.plain: gan_mod.rollout = functools.partial(gan_mod.rollout, cached=False)      # steps through model.forward
 
     window = context + a.one
     rng = np.random.default_rng(0)
@@ -125,8 +128,9 @@ def main():
     ap.add_argument('--segment', type=int, default=128, help='gan.rollout_segment: tokens per backward')
     ap.add_argument('--context', type=int, default=None, help="real tokens before the rollout (default: the preset's gan.context_len)")
     ap.add_argument('--whole', action='store_true', help='also run the non-segmented rollout (one backward at the end) for comparison')
-    ap.add_argument('--modes', nargs='+', choices=['segmented', 'whole'], default=None,
-                    help="rollouts to run (default: segmented, plus whole with --whole); e.g. '--modes whole' alone")
+    ap.add_argument('--modes', nargs='+', choices=['segmented', 'whole', 'plain'], default=None,
+                    help="rollouts to run (default: segmented, plus whole with --whole); 'plain': segmented with cached=False")
+    ap.add_argument('--plain', action='store_true', help=argparse.SUPPRESS)   # internal: mode 'plain' in this process
     ap.add_argument('--bf16', action='store_true', help='run the step under bf16 autocast')
     ap.add_argument('--no-warmup', action='store_true', help='measure the first step (no warm-up step)')
     ap.add_argument('--max-memory-gb', type=float, default=None,
@@ -158,7 +162,7 @@ def main():
     results = {}
     for mode in modes:
         for n in a.lengths:
-            cmd = [sys.executable, __file__, f'--one={n}', *passed] + ['--whole'] * (mode == 'whole')
+            cmd = [sys.executable, __file__, f'--one={n}', *passed] + ['--whole'] * (mode == 'whole') + ['--plain'] * (mode == 'plain')
             p = subprocess.run(cmd, capture_output=True, text=True, env=env)
             lines = [l for l in p.stdout.splitlines() if l.startswith(MARK)]
             if p.returncode or not lines:

@@ -83,21 +83,21 @@ def _add_train(sub):
     p.add_argument('--set', nargs='*', metavar='KEY=VALUE', help='configuration overrides, e.g. train.lr=0.001')
     p.set_defaults(run=_run_train)
 
-# %% ../nbs/14_cli.ipynb #f18cc2fa
+# %% ../nbs/14_cli.ipynb #6d4453a7
 def sample(ckpt, out, *, n:int=4, seconds:float=30.0, prime=None, prime_seconds:float=10.0, sampler:str='topk', k:int=32,
            p:float=0.9, temperature:float=0.95, seed:int=0, device:str='auto', wav:bool=True, name:str='sample') -> list[Path]:
     "Write `n` generated pieces (MIDI, and WAV unless `wav=False`) to `out`; their MIDI paths."
     import torch
-    from music_gan.generator import Sampler, generate_seconds, prime_from_midi
+    from music_gan.generator import generate_seconds, prime_from_midi
+    from music_gan.metrics import make_sampler
     from music_gan.train import model_from_checkpoint, pick_device
     from music_gan.listen import midi_to_wav
     dev = pick_device(device)
     model, cfg = model_from_checkpoint(ckpt, device=dev)
     codec = cfg.codec.codec()
-    chooser = {'random': Sampler(temperature), 'topk': Sampler(temperature, top_k=k), 'topp': Sampler(temperature, top_p=p)}
-    if sampler not in chooser: raise ValueError(f"sampler must be random, topk or topp, got {sampler!r}")
+    chooser = make_sampler(sampler, k=k, p=p, temperature=temperature)
     start = prime_from_midi(prime, prime_seconds, codec) if prime is not None else torch.tensor([[EventCodec.START]])
-    pieces = generate_seconds(model, start.repeat(n, 1).to(dev), seconds, chooser[sampler], codec=codec, seed=seed)
+    pieces = generate_seconds(model, start.repeat(n, 1).to(dev), seconds, chooser, codec=codec, seed=seed)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     paths = []
     for i, piece in enumerate(pieces):
@@ -127,17 +127,61 @@ def _add_sample(sub):
     p.add_argument('--no-wav', action='store_true', help='MIDI only')
     p.set_defaults(run=_run_sample)
 
+# %% ../nbs/14_cli.ipynb #3d692750
+def _named(specs:list[str]|None) -> dict:
+    "`['gan=runs/a/gan/gan_checkpoint.pt', 'runs/b/mle/checkpoint.pt']` → `{'gan': ..., 'mle': ...}` (the folder's name by default)."
+    out = {}
+    for spec in specs or []:
+        name, sep, path = spec.partition('=')
+        name, path = (name, path) if sep and not Path(spec).exists() else (Path(spec).parent.name or Path(spec).stem, spec)
+        if not Path(path).exists(): raise FileNotFoundError(f"{path}: no such file or folder")
+        base, i = name, 2
+        while name in out: name, i = f'{base}-{i}', i + 1
+        out[name] = Path(path)
+    return out
+
+def _run_evaluate(a):
+    from music_gan.metrics import evaluate
+    from music_gan.train import pick_device
+    models, samples = _named(a.ckpt), _named(a.samples)
+    if not models and not samples: raise ValueError("give at least one --ckpt or --samples to evaluate")
+    report = evaluate(a.data, models, bert=a.bert, samples=samples, n=a.n, clip_seconds=a.clip_seconds, prime_seconds=a.prime_seconds,
+                      seconds=a.seconds, sampler=a.sampler, k=a.k, p=a.p, temperature=a.temperature, seed=a.seed, split=a.split,
+                      nll_batches=a.nll_batches, ca_length=a.ca_length, device=pick_device(a.device))
+    report.settings['command'] = 'music-gan evaluate ' + ' '.join(a.argv)
+    paths = report.write(a.out)
+    print(report.markdown())
+    print('wrote ' + ', '.join(str(p) for p in paths.values()))
+
+def _add_evaluate(sub):
+    p = sub.add_parser('evaluate', help="the paper's Table 2 (NLL, music metrics, CA, PLL) for checkpoints and sample folders")
+    p.add_argument('--data', required=True, help='the token cache the models were trained on (training set and held-out primes)')
+    p.add_argument('--ckpt', action='append', help='a generator checkpoint, or NAME=PATH; repeat for several')
+    p.add_argument('--samples', action='append', help='a folder of MIDI continuations made elsewhere, or NAME=FOLDER; repeatable')
+    p.add_argument('--bert', default=None, help='the MLM-pre-trained BERT checkpoint for CA and PLL (e.g. <run>/mlm/checkpoint.pt)')
+    p.add_argument('--out', default='report'); p.add_argument('--split', default='test', choices=('test', 'validation'))
+    p.add_argument('--n', type=int, default=20, help='continuations per model')
+    p.add_argument('--clip-seconds', type=float, default=30.0, help='length of the clips the music metrics see')
+    p.add_argument('--prime-seconds', type=float, default=10.0); p.add_argument('--seconds', type=float, default=30.0)
+    p.add_argument('--sampler', default='topk', choices=('random', 'topk', 'topp'))
+    p.add_argument('--k', type=int, default=32); p.add_argument('--p', type=float, default=0.9)
+    p.add_argument('--temperature', type=float, default=0.95)
+    p.add_argument('--nll-batches', type=int, default=None, help='at most this many held-out batches for NLL (default: all)')
+    p.add_argument('--ca-length', type=int, default=128, help='tokens per block for CA (the official 128)')
+    p.add_argument('--seed', type=int, default=0); p.add_argument('--device', default='auto')
+    p.set_defaults(run=_run_evaluate)
+
 # %% ../nbs/14_cli.ipynb #8011f128
 from .events import EventCodec
 
-# %% ../nbs/14_cli.ipynb #0a16be43
+# %% ../nbs/14_cli.ipynb #59686b6b
 def _note_stats(midi_path) -> dict:
-    "A few plain facts about a generated piece (the paper's metrics come with `music_gan.metrics`)."
+    "The paper's music metrics of a generated piece (the whole file, prime included), with its notes and length; NaN as None."
     from music_gan.events import midi_to_notes
+    from music_gan.metrics import music_metrics
     n = midi_to_notes(midi_path)
-    if not len(n): return {'notes': 0, 'seconds': 0.0}
-    return {'notes': len(n), 'seconds': round(n.duration, 2), 'pitch_range': int(n.pitch.max() - n.pitch.min()),
-            'pitch_classes': len(set((n.pitch % 12).tolist())), 'notes_per_second': round(len(n) / max(n.duration, 1e-9), 2)}
+    facts = {'notes': len(n), 'seconds': round(n.duration, 2) if len(n) else 0.0}
+    return facts | {k: None if np.isnan(v) else round(float(v), 3) for k, v in music_metrics(n).items()}
 
 def demo(out='runs/demo', *, quick:bool=False, device:str='auto', workers:int|None=None) -> dict:
     "Prepare the default corpus, train all three stages of the tiny preset, sample, and summarise under `out`."
@@ -151,27 +195,27 @@ def demo(out='runs/demo', *, quick:bool=False, device:str='auto', workers:int|No
     steps = dict(mle=30, mlm=20, gan=4) if quick else dict(mle=2000, mlm=600, gan=100)
     cfg = preset('tiny').override(**{'train.max_steps': steps['mle'], 'train.eval_interval': max(steps['mle'] // 4, 10),
                                      'train.log_interval': 10, 'gan.max_steps': steps['gan']})
-    print(f"== 1/5 prepare the default corpus (music21's Bach) → {out / 'data'}")
+    print(f"== 1/6 prepare the default corpus (music21's Bach) → {out / 'data'}")
     prepare('bach', out / 'data', workers=workers, limit=12 if quick else None, progress=True)
     def bar(stage, total):
         b = tqdm(total=total, desc=stage, unit='step')
         return b, {'step': [lambda t, scalars: (b.update(1), b.set_postfix(loss=f"{scalars['loss']:.3f}"))]}
     summary = {'device': str(device), 'steps': steps}
     for i, stage in enumerate(('mle', 'mlm'), start=2):
-        print(f"== {i}/5 train {stage} ({'the Transformer-XL generator' if stage == 'mle' else 'SpanBERT pre-training of the BERT discriminator'})")
+        print(f"== {i}/6 train {stage} ({'the Transformer-XL generator' if stage == 'mle' else 'SpanBERT pre-training of the BERT discriminator'})")
         b, cbs = bar(stage, steps[stage])
         t = train_stage(cfg, out / 'data', stage, out / stage, max_steps=steps[stage], resume=True, device=device, callbacks=cbs)
         b.close()
         summary[stage] = {k: round(v, 4) for k, v in t.evaluate().items()}
         summary['device'] = str(t.device)
-    print("== 4/5 train the GAN (5 NLL steps : 1 GAN step, RSGAN, frozen 'emb' layer)")
+    print("== 4/6 train the GAN (5 NLL steps : 1 GAN step, RSGAN, frozen 'emb' layer)")
     b = tqdm(total=steps['gan'], desc='gan', unit='step')
     g = train_gan(cfg, out / 'data', out / 'gan', generator_ckpt=out / 'mle/checkpoint.pt', discriminator_ckpt=out / 'mlm/checkpoint.pt',
                   max_steps=steps['gan'], resume=True, device=device,
                   callback=lambda t, o: (b.update(1), b.set_postfix(d_real=f"{o['d_real']:.2f}", d_fake=f"{o['d_fake']:.2f}", beta=f"{o['beta']:.1f}")))
     b.close()
     summary['gan'] = {k: round(v, 4) for k, v in g.mle.evaluate().items()}
-    print("== 5/5 sample: continuations of the first 10 s of held-out pieces, from the MLE and the GAN generators")
+    print("== 5/6 sample: continuations of the first 10 s of held-out pieces, from the MLE and the GAN generators")
     cache = TokenCache(out / 'data')
     held_out = [r for r in cache.manifest()['pieces'] if r['split'] != 'train'][:2 if quick else 3]
     codec = cfg.codec.codec()
@@ -185,12 +229,21 @@ def demo(out='runs/demo', *, quick:bool=False, device:str='auto', workers:int|No
             paths = sample(ckpt, out / 'samples', n=1, seconds=5 if quick else 30, prime=prime_midi, prime_seconds=10,
                            seed=j, device=device, name=f'{model_name}_prime{j}')
             summary['samples'][paths[0].name] = {'prime': rec['id'], **_note_stats(paths[0])}
+    print("== 6/6 evaluate: the paper's Table 2 for both generators (music metrics of continuations, NLL, CA, PLL)")
+    from music_gan.metrics import evaluate
+    report = evaluate(out / 'data', {'Transformer-XL (MLE)': out / 'mle/checkpoint.pt', 'Transformer-GAN': out / 'gan/gan_checkpoint.pt'},
+                      bert=out / 'mlm/checkpoint.pt', n=2 if quick else 6, prime_seconds=10, seconds=5 if quick else 30,
+                      clip_seconds=5 if quick else 30, ca_length=16 if quick else 128, device=summary['device'], log=lambda *a: None)
+    report.write(out / 'report')
+    summary['report'] = json.loads(report.to_json())['rows']
     summary['seconds'] = round(time.perf_counter() - t0, 1)
     (out / 'summary.json').write_text(json.dumps(summary, indent=1))
+    print(report.markdown().split('\n\n')[0])
     print(f"\n== done in {summary['seconds']:.0f} s on {summary['device']}. Under {out}/:")
     print(f"  mle/, mlm/, gan/   checkpoints, log.csv and loss.png of each stage")
     print(f"  samples/           {len(summary['samples'])} continuations as .mid and .wav (and the primes)")
-    print(f"  summary.json       validation NLL per stage and facts about each sample")
+    print(f"  report/            the Table 2-style report (report.md, .csv, .json) and its settings")
+    print(f"  summary.json       validation NLL per stage, the music metrics of each sample and the report's rows")
     print(f"  validation NLL per token: after MLE {summary['mle'].get('validation_nll', float('nan')):.3f}, "
           f"after the GAN {summary['gan'].get('validation_nll', float('nan')):.3f}")
     return summary
@@ -202,7 +255,7 @@ def _add_demo(sub):
     p.add_argument('--workers', type=int, default=None)
     p.set_defaults(run=lambda a: demo(a.out, quick=a.quick, device=a.device, workers=a.workers))
 
-# %% ../nbs/14_cli.ipynb #a474111a
+# %% ../nbs/14_cli.ipynb #fdffa507
 def parser() -> argparse.ArgumentParser:
     "The `music-gan` argument parser."
     ap = argparse.ArgumentParser(prog='music-gan', description='Symbolic music generation with Transformer-GANs: the music_gan kit.')
@@ -210,12 +263,14 @@ def parser() -> argparse.ArgumentParser:
     _add_prepare(sub)
     _add_train(sub)
     _add_sample(sub)
+    _add_evaluate(sub)
     _add_demo(sub)
     return ap
 
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `music-gan` command; returns the exit status."
     args = parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)   # recorded in reports
     try: args.run(args)
     except (ValueError, FileNotFoundError, CacheMismatch, RuntimeError) as e:
         print(f"music-gan {args.command}: error: {e}", file=sys.stderr)
