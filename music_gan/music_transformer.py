@@ -51,7 +51,7 @@ class SkewedRelativeAttention(nn.Module):
         q, k_new, v_new = rearrange(self.qkv(h), 'b t (three h d) -> three b h t d', three=3, h=self.n_head)
         return self._attend(q, *(store(k_new, v_new) if store else (k_new, v_new)))
 
-# %% ../nbs/05_music_transformer.ipynb #b8bbd948
+# %% ../nbs/05_music_transformer.ipynb #8411ec15
 class MTLayer(nn.Module):
     "Pre-LayerNorm decoder layer with skewed relative attention."
     def __init__(self, cfg:MusicTransformerConfig, impl:str='sdpa'):
@@ -92,6 +92,8 @@ class MusicTransformer(nn.Module):
         return KVCache([None] * len(self.layers), keep, capacity=longest)
 
     def step(self, x, cache:KVCache):
+        "Logits `(B, T, V)` of the new positions `x (B, T)`; a prime longer than `max_len` is read in its last `max_len` tokens."
+        if x.shape[1] > self.cfg.max_len: x = x[:, -self.cfg.max_len:]      # what the sliding window would keep
         h = self.embed(x)
         for i, layer in enumerate(self.layers): h = layer.forward_cached(h, partial(cache.append, i))
         return self.logits(self.norm(h))
