@@ -48,7 +48,7 @@ setuptools.setup(
     include_package_data=True,
     zip_safe=False,
     install_requires=_words('requirements'),
-    extras_require={'dev': _words('dev_requirements')},
+    extras_require={'dev': _words('dev_requirements'), 'audio': _words('audio_requirements')},
     entry_points={
         'console_scripts': _words('console_scripts'),
         # nbdev's doc-link index, written by nbdev_export

@@ -13,7 +13,7 @@ from .data import CacheMismatch, prepare
 from .events import EventCodec
 
 # %% auto #0
-__all__ = ['sample', 'demo', 'parser', 'main']
+__all__ = ['sample', 'export_generator', 'demo', 'parser', 'main']
 
 # %% ../nbs/14_cli.ipynb #54f54045
 def _default_out(corpus:str) -> str:
@@ -83,7 +83,7 @@ def _add_train(sub):
     p.add_argument('--set', nargs='*', metavar='KEY=VALUE', help='configuration overrides, e.g. train.lr=0.001')
     p.set_defaults(run=_run_train)
 
-# %% ../nbs/14_cli.ipynb #6d4453a7
+# %% ../nbs/14_cli.ipynb #97530d4f
 def sample(ckpt, out, *, n:int=4, seconds:float=30.0, prime=None, prime_seconds:float=10.0, sampler:str='topk', k:int=32,
            p:float=0.9, temperature:float=0.95, seed:int=0, device:str='auto', wav:bool=True, name:str='sample') -> list[Path]:
     "Write `n` generated pieces (MIDI, and WAV unless `wav=False`) to `out`; their MIDI paths."
@@ -109,7 +109,7 @@ def sample(ckpt, out, *, n:int=4, seconds:float=30.0, prime=None, prime_seconds:
 
 def _run_sample(a):
     paths = sample(a.ckpt, a.out, n=a.n, seconds=a.seconds, prime=a.prime, prime_seconds=a.prime_seconds, sampler=a.sampler,
-                   k=a.k, p=a.p, temperature=a.temperature, seed=a.seed, device=a.device, wav=not a.no_wav)
+                   k=a.k, p=a.p, temperature=a.temperature, seed=a.seed, device=a.device, wav=not a.no_wav, name=a.name)
     print(f"wrote {len(paths)} pieces to {a.out}: " + ', '.join(p.name for p in paths))
 
 def _add_sample(sub):
@@ -125,7 +125,33 @@ def _add_sample(sub):
     p.add_argument('--temperature', type=float, default=0.95)
     p.add_argument('--seed', type=int, default=0); p.add_argument('--device', default='auto')
     p.add_argument('--no-wav', action='store_true', help='MIDI only')
+    p.add_argument('--name', default='sample', help='file names: NAME_0.mid, NAME_1.mid, …')
     p.set_defaults(run=_run_sample)
+
+# %% ../nbs/14_cli.ipynb #38dc0047
+def export_generator(ckpt, out, *, half:bool=False) -> Path:
+    "Write the generator of a training checkpoint (mle, mt or gan) as a small checkpoint: weights, config, provenance."
+    import torch
+    from music_gan.train import load_checkpoint, save_checkpoint, CheckpointMismatch
+    ck = load_checkpoint(ckpt)
+    task = ck.get('task')
+    if task not in ('mle', 'mt', 'gan'): raise CheckpointMismatch(f"{ckpt}: a {task!r} checkpoint holds no generator (mle, mt or gan)")
+    inner = ck['mle'] if task == 'gan' else ck
+    state = {k: v.half() if half and v.is_floating_point() else v for k, v in inner['model'].items()}
+    meta = {'source': str(ckpt), 'source_task': task, 'step': inner.get('step'), 'gan_step': ck.get('gan_step')}
+    out = Path(out)
+    save_checkpoint(out, {'version': 1, 'task': inner.get('task', 'mle'), 'config': ck['config'], 'model': state, 'exported': meta})
+    return out
+
+def _run_export(a):
+    out = export_generator(a.ckpt, a.out, half=a.half)
+    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB) from {a.ckpt}")
+
+def _add_export(sub):
+    p = sub.add_parser('export', help='keep only the generator of a checkpoint (weights, config, provenance): a small file to share')
+    p.add_argument('--ckpt', required=True, help='an mle, mt or gan checkpoint'); p.add_argument('--out', required=True)
+    p.add_argument('--half', action='store_true', help='store the weights in float16')
+    p.set_defaults(run=_run_export)
 
 # %% ../nbs/14_cli.ipynb #3d692750
 def _named(specs:list[str]|None) -> dict:
@@ -255,7 +281,7 @@ def _add_demo(sub):
     p.add_argument('--workers', type=int, default=None)
     p.set_defaults(run=lambda a: demo(a.out, quick=a.quick, device=a.device, workers=a.workers))
 
-# %% ../nbs/14_cli.ipynb #fdffa507
+# %% ../nbs/14_cli.ipynb #3c09b685
 def parser() -> argparse.ArgumentParser:
     "The `music-gan` argument parser."
     ap = argparse.ArgumentParser(prog='music-gan', description='Symbolic music generation with Transformer-GANs: the music_gan kit.')
@@ -264,6 +290,7 @@ def parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_sample(sub)
     _add_evaluate(sub)
+    _add_export(sub)
     _add_demo(sub)
     return ap
 

@@ -222,13 +222,13 @@ class GanTrainer:
         self.gan_step = ck['gan_step']; self.rng.set_state(ck['rng'])
         return self
 
-# %% ../nbs/10_train_gan.ipynb #7a30ffa8
+# %% ../nbs/10_train_gan.ipynb #913ab577
 from .train import train_stage, model_from_checkpoint
 from .discriminator import make_discriminator
 
 def train_gan(cfg:Config, data, out, *, generator_ckpt=None, discriminator_ckpt=None, max_steps:int|None=None,
-              resume:bool=False, device:str='auto', callback=None) -> GanTrainer:
-    "The GAN stage: the generator from an MLE checkpoint, the discriminator's encoder from an MLM checkpoint (else fresh)."
+              resume:bool=False, device:str='auto', callback=None, continue_mle:bool=False) -> GanTrainer:
+    "The GAN stage: the generator from an MLE checkpoint (`continue_mle`: its NLL steps continue that run), the discriminator's encoder from an MLM checkpoint (else fresh)."
     gen = model_from_checkpoint(generator_ckpt)[0] if generator_ckpt else TransformerXL(cfg.generator)
     disc = make_discriminator(cfg.discriminator)
     if discriminator_ckpt:
@@ -236,6 +236,9 @@ def train_gan(cfg:Config, data, out, *, generator_ckpt=None, discriminator_ckpt=
         disc.load_encoder(model_from_checkpoint(discriminator_ckpt)[0])
     gt = GanTrainer(gen.train(), disc, TokenCache(data, cfg.codec.codec()), cfg, out, device=device)
     if resume and gt.checkpoint_path.exists(): gt.resume()
+    elif generator_ckpt and continue_mle:
+        ck = load_checkpoint(generator_ckpt)
+        if ck.get('task') == 'mle' and 'optimizer' in ck: gt.mle.resume(generator_ckpt)   # optimiser, step, data position
     gt.fit(max_steps, callback=callback)
     gt.save(); gt.mle.evaluate(); gt.mle.log.plot(Path(out) / 'loss.png')
     return gt
