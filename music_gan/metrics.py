@@ -511,17 +511,20 @@ class Report:
             tmp = paths[kind].with_suffix('.tmp'); tmp.write_text(text, encoding='utf-8'); tmp.replace(paths[kind])
         return paths
 
-# %% ../nbs/11_metrics.ipynb #a8ea1bf1
+# %% ../nbs/11_metrics.ipynb #030d3b89
 def _music_rows(clips:list, clip_seconds:float|None, **kwargs) -> tuple[dict, dict]:
     "Mean and standard deviation over `clips` (anything `music_metrics` reads) of each music metric."
     s = summarize(corpus_metrics(clips, clip_seconds=clip_seconds, **kwargs))
     return dict(s.mean), dict(s.std)
 
 def _load_bert(path, device):
-    from music_gan.train import load_checkpoint, model_from_checkpoint
-    if load_checkpoint(path).get('task') != 'mlm':
+    "The MLM-pre-trained BERT of an `mlm` checkpoint (read once); a clear error for any other checkpoint."
+    from music_gan.train import model_from_checkpoint
+    from music_gan.discriminator import BertMLM
+    model = model_from_checkpoint(path, device=device)[0]
+    if not isinstance(model, BertMLM):
         raise ValueError(f"{path}: CA and PLL need the MLM-pre-trained BERT (a checkpoint of `music-gan train --stage mlm`)")
-    return model_from_checkpoint(path, device=device)[0]
+    return model
 
 # %% ../nbs/11_metrics.ipynb #59297ff4
 def evaluate(data, models:dict, *, bert=None, samples:dict|None=None, n:int=20, clip_seconds:float=30.0, prime_seconds:float=10.0,
