@@ -11,8 +11,8 @@ from torch import nn
 from einops import rearrange, einsum
 
 # %% auto #0
-__all__ = ['PositionalEmbedding', 'attention_mask', 'rel_logits_naive', 'rel_shift', 'rel_logits_fast', 'rel_attention',
-           'RelMultiHeadAttn', 'skew', 'skewed_logits']
+__all__ = ['PositionalEmbedding', 'attention_mask', 'rel_logits_naive', 'rel_shift', 'rel_logits_fast', 'rel_shift_view',
+           'rel_attention', 'RelMultiHeadAttn', 'skew', 'skewed_logits']
 
 # %% ../nbs/03_attention.ipynb #0253827f
 class PositionalEmbedding(nn.Module):
@@ -64,13 +64,31 @@ def rel_logits_fast(q, k, r, u, w) -> torch.Tensor:
     bd = rel_shift(einsum(q + w[:, None], r, 'b h i d, j h d -> b h i j'))        # (b) + (d)
     return ac + bd
 
+# %% ../nbs/03_attention.ipynb #301e48c7
+def rel_shift_view(x:torch.Tensor) -> torch.Tensor:
+    "`(..., Tq, Tk+1)` → `(..., Tq, Tk)` view with `out[i, j] = x[i, j + Tq - i]` (exact wherever `j <= i + Tk - Tq`): no copy."
+    *lead, tq, tk1 = x.shape
+    return x.flatten(-2)[..., tq:].unflatten(-1, (tq, tk1 - 1))   # element T + i·Tk + j of the flattened rows
+
 # %% ../nbs/03_attention.ipynb #e8ea6564
-def rel_attention(q, k, v, r, u, w, allowed, *, dropout_p:float=0.0, impl:str='sdpa') -> torch.Tensor:
-    "Relative attention `(B, H, Tq, dh)`; `allowed (B|1, 1|H, Tq, Tk)` bool; `impl` is 'naive', 'matmul' or 'sdpa'."
+def _strided_attention(q, k, v, r, u, w, allowed, dropout_p:float=0.0) -> torch.Tensor:
+    "`rel_attention(impl='strided')`: scale folded into the queries, zero-copy shift, one `baddbmm`, mask in place."
+    b, h, tq, d = q.shape; tk, scale = k.shape[2], d ** -0.5
+    r_ext = F.pad(r, (0, 0, 0, 0, 1, 0)).permute(1, 2, 0)                      # (H, dh, Tk+1): one junk distance in front
+    bd = rel_shift_view(torch.matmul((q + w[:, None]) * scale, r_ext))        # (B, H, Tq, Tk) view, nothing copied
+    ac_bd = torch.baddbmm(bd.flatten(0, 1), ((q + u[:, None]) * scale).flatten(0, 1), k.flatten(0, 1).transpose(1, 2))
+    probs = ac_bd.view(b, h, tq, tk).masked_fill_(~allowed, float('-inf')).softmax(-1)
+    return F.dropout(probs, dropout_p) @ v
+
+def rel_attention(q, k, v, r, u, w, allowed, *, dropout_p:float=0.0, impl:str='auto') -> torch.Tensor:
+    "Relative attention `(B, H, Tq, dh)`; `allowed (B|1, 1|H, Tq, Tk)` bool; `impl`: 'naive', 'matmul', 'strided', 'sdpa' or 'auto'."
+    if impl == 'auto': impl = 'sdpa' if q.is_cuda else 'strided'
     scale = q.shape[-1] ** -0.5
+    if impl == 'strided': return _strided_attention(q, k, v, r, u, w, allowed, dropout_p)
     if impl == 'sdpa':
         bias = (rel_shift(einsum(q + w[:, None], r, 'b h i d, j h d -> b h i j')) * scale).masked_fill(~allowed, float('-inf'))
         return F.scaled_dot_product_attention(q + u[:, None], k, v, attn_mask=bias, dropout_p=dropout_p)
+    if impl not in ('naive', 'matmul'): raise ValueError(f"impl must be 'naive', 'matmul', 'strided', 'sdpa' or 'auto', got {impl!r}")
     logits = {'naive': rel_logits_naive, 'matmul': rel_logits_fast}[impl](q, k, r, u, w) * scale
     probs = logits.masked_fill(~allowed, float('-inf')).softmax(-1)
     return F.dropout(probs, dropout_p) @ v
@@ -78,7 +96,7 @@ def rel_attention(q, k, v, r, u, w, allowed, *, dropout_p:float=0.0, impl:str='s
 # %% ../nbs/03_attention.ipynb #1abb0ee5
 class RelMultiHeadAttn(nn.Module):
     "Transformer-XL relative multi-head attention over `[memory; segment]`, with residual and post-LayerNorm."
-    def __init__(self, d_model:int, n_head:int, *, dropout:float=0.0, dropatt:float=0.0, impl:str='sdpa'):
+    def __init__(self, d_model:int, n_head:int, *, dropout:float=0.0, dropatt:float=0.0, impl:str='auto'):
         super().__init__()
         self.n_head, self.dropatt, self.impl = n_head, dropatt, impl
         self.qkv = nn.Linear(d_model, 3 * d_model, bias=False)
