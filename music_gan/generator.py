@@ -4,6 +4,7 @@
 
 # %% ../nbs/04_generator.ipynb #b73d10d6
 from __future__ import annotations
+import math, sys
 from dataclasses import dataclass
 from functools import partial
 import numpy as np
@@ -17,8 +18,9 @@ from .config import GeneratorConfig, preset
 from .events import EventCodec, midi_to_notes
 
 # %% auto #0
-__all__ = ['BANNED', 'PositionwiseFF', 'XLLayer', 'Memory', 'TransformerXL', 'Sampler', 'KVCache', 'prime_from_midi',
-           'token_clock', 'generate_seconds']
+__all__ = ['MAX_NOTE_SECONDS', 'MAX_REST_SECONDS', 'BANNED', 'MAX_SECONDS', 'PositionwiseFF', 'XLLayer', 'Memory', 'check_ids',
+           'TransformerXL', 'Grammar', 'GrammarRef', 'note_length_cap', 'grammar_violations', 'Sampler', 'KVCache',
+           'default_mem_len', 'Generation', 'prime_from_midi', 'token_clock', 'generate_seconds']
 
 # %% ../nbs/04_generator.ipynb #fe5580e6
 class PositionwiseFF(nn.Module):
@@ -31,7 +33,7 @@ class PositionwiseFF(nn.Module):
 
 class XLLayer(nn.Module):
     "One Transformer-XL layer: relative attention over `[memory; segment]`, then the feed-forward block."
-    def __init__(self, cfg:GeneratorConfig, impl:str='sdpa'):
+    def __init__(self, cfg:GeneratorConfig, impl:str='auto'):
         super().__init__()
         self.attn = RelMultiHeadAttn(cfg.d_model, cfg.n_head, dropout=cfg.dropout, dropatt=cfg.dropatt, impl=impl)
         self.ff = PositionwiseFF(cfg.d_model, cfg.d_inner, cfg.dropout)
@@ -64,10 +66,18 @@ class Memory:
         return cls([torch.zeros(batch, 0, d_model, device=device, dtype=dtype) for _ in range(n_layer)],
                    torch.zeros(batch, 0, dtype=torch.bool, device=device))
 
+# %% ../nbs/04_generator.ipynb #e2fc012a
+def check_ids(x:torch.Tensor, vocab_size:int):
+    "Refuse token ids outside `[0, vocab_size)` with one clear message (an embedding would raise an IndexError)."
+    lo, hi = int(x.min()), int(x.max())
+    if lo < 0 or hi >= vocab_size:
+        bad = lo if lo < 0 else hi
+        raise ValueError(f'token id {bad} is outside the vocabulary [0, {vocab_size})')
+
 # %% ../nbs/04_generator.ipynb #1d9db499
 class TransformerXL(nn.Module):
     "Transformer-XL language model: `forward(x, mems=None, reset=None) -> (logits (B, T, V), mems)`."
-    def __init__(self, cfg:GeneratorConfig, *, impl:str='sdpa'):
+    def __init__(self, cfg:GeneratorConfig, *, impl:str='auto'): # 'auto': the fastest tested-equal form for the device (03_attention)
         super().__init__()
         self.cfg = cfg
         self.emb = nn.Embedding(cfg.vocab_size, cfg.d_model)
@@ -87,6 +97,7 @@ class TransformerXL(nn.Module):
 
     def embed(self, x:torch.Tensor) -> torch.Tensor:
         "`(B, T)` ids or `(B, T, V)` soft one-hot → `(B, T, D)`, scaled by √d_model."
+        if not x.is_floating_point() and x.device.type == 'cpu': check_ids(x, self.cfg.vocab_size)  # on CUDA a check would sync every step
         e = self.emb(x) if not x.is_floating_point() else einsum(x, self.emb.weight[:x.shape[-1]], 'b t v, v d -> b t d')
         return e * self.cfg.d_model ** 0.5
 
@@ -110,18 +121,185 @@ def _forward(self, x, mems:Memory|None=None, reset:torch.Tensor|None=None, *, me
 
 TransformerXL.forward = _forward
 
+# %% ../nbs/04_generator.ipynb #230ba580
+MAX_NOTE_SECONDS = 2.5   # default cap on a note's length: `note_length_cap` of the default corpus (see below)
+MAX_REST_SECONDS = 2.0   # default cap on a silence between notes (the default corpus' longest is 1.36 s)
+
+def _steps(seconds:float|None, sps:int) -> int|None: return None if seconds is None else max(1, round(seconds * sps))
+
+class Grammar:
+    "The performance-event grammar of `B` lanes: which pitches sound since when, and the tokens each lane may take next."
+    def __init__(self, codec:EventCodec, batch:int, *, max_note_seconds:float|None=MAX_NOTE_SECONDS,
+                 max_rest_seconds:float|None=MAX_REST_SECONDS, device=None):
+        self.codec, sps = codec, codec.steps_per_second
+        self.note_cap, self.rest_cap = _steps(max_note_seconds, sps), _steps(max_rest_seconds, sps)   # in steps
+        self.on_since = torch.full((batch, codec.n_pitches), -1, dtype=torch.long, device=device)   # (B, P) onset step; -1 silent
+        self.clock = torch.zeros(batch, dtype=torch.long, device=device)           # (B,) steps so far
+        self.silent_since = torch.zeros(batch, dtype=torch.long, device=device)    # (B,) step at which the music last fell silent
+        self.after_velocity = torch.zeros(batch, dtype=torch.bool, device=device)  # (B,) the last token was a VELOCITY
+        self.steps = torch.arange(1, codec.max_shift_steps + 1, device=device)     # (S,) steps of each TIME_SHIFT
+        self.fallbacks = 0                                                         # lane-steps with no allowed token
+        t = torch.arange(codec.vocab_size, device=device)                         # per-token tables, so that `feed` only looks up
+        self._on = (t >= codec.note_on_offset) & (t < codec.note_off_offset)     # (V,) NOTE_ON
+        self._off = (t >= codec.note_off_offset) & (t < codec.shift_offset)      # (V,) NOTE_OFF
+        self._vel = t >= codec.velocity_offset                                    # (V,) VELOCITY
+        self._shift = torch.where((t >= codec.shift_offset) & (t < codec.velocity_offset), t - codec.shift_offset + 1, 0)   # (V,) steps
+        pitch = torch.where(self._on, t - codec.note_on_offset, t - codec.note_off_offset)
+        self._pitch = (pitch[:, None] == torch.arange(codec.n_pitches, device=device)) & (self._on | self._off)[:, None]   # (V, P)
+
+# %% ../nbs/04_generator.ipynb #eceaa563
+def _grammar_feed(self, tok:torch.Tensor) -> Grammar:
+    "Advance every lane by its token `tok (B,)`; a NOTE_ON of a sounding pitch (possible only in a prime) re-strikes it."
+    hit, is_on, is_off = self._pitch[tok], self._on[tok], self._off[tok]      # (B, P) the pitch of a note event; (B,), (B,)
+    self.on_since = torch.where(hit, torch.where(is_on, self.clock, -1)[:, None], self.on_since)
+    self.silent_since = torch.where(is_off & (self.on_since < 0).all(-1), self.clock, self.silent_since)
+    self.clock = self.clock + self._shift[tok]
+    self.after_velocity = self._vel[tok]
+    return self
+
+def _grammar_close(self) -> list[list[int]]:
+    "Per lane, the NOTE_OFFs that end every note still sounding (lowest pitch first)."
+    return [(self.codec.note_off_offset + torch.nonzero(row)[:, 0]).tolist() for row in (self.on_since >= 0).cpu()]
+
+Grammar.feed, Grammar.close = _grammar_feed, _grammar_close
+
+# %% ../nbs/04_generator.ipynb #74fc22c8
+def _grammar_allowed(self, remaining:int|None=None) -> torch.Tensor:
+    "`(B, V)` bool: the tokens each lane may take next; with `remaining` tokens left (this one included), every note ends in time."
+    big = torch.iinfo(torch.long).max // 4                                 # (`amax`: `max(-1)` is 100x slower on a busy CPU)
+    sounding = self.on_since >= 0; n = sounding.sum(-1)                      # (B, P), (B,)
+    age = torch.where(sounding, self.clock[:, None] - self.on_since, -1)     # (B, P) steps each note has sounded; -1 silent
+    if self.note_cap: overdue, left = age >= self.note_cap, torch.where(n > 0, self.note_cap - age.amax(-1), big)
+    else: overdue, left = torch.zeros_like(sounding), n.new_full(n.shape, big)
+    if self.rest_cap and (remaining is None or remaining > 1):             # (the final token may rest: the piece ends)
+        left = torch.minimum(left, torch.where(n == 0, self.rest_cap - (self.clock - self.silent_since), big))
+    vel_last = self.after_velocity
+    go = ~overdue.any(-1) & ~vel_last                                        # (B,) nothing overdue, no VELOCITY pending
+    if remaining is None: on_ok, vel_ok, self.can_shift = go, go & (n < self.codec.n_pitches), go
+    else: on_ok, vel_ok, self.can_shift = go & (n + 2 <= remaining), go & (n < self.codec.n_pitches) & (n + 3 <= remaining), go & (n + 1 <= remaining)
+    self.shift_left = left                                                   # (B,) for `constrain`
+    note_on = ~sounding & (on_ok | vel_last)[:, None]
+    note_off = sounding & ((overdue & ~vel_last[:, None]) | go[:, None])
+    shift = (self.steps <= left[:, None]) & self.can_shift[:, None]
+    vel = vel_ok[:, None].expand(-1, self.codec.velocity_bins)
+    none = torch.zeros(len(n), self.codec.note_on_offset, dtype=torch.bool, device=n.device)
+    ok = torch.cat([none, note_on, note_off, shift, vel], -1)                # (B, V)
+    stuck = ~ok.any(-1)
+    if stuck.any():                                                          # only after a prime that breaks the rules
+        self.fallbacks += int(stuck.sum())
+        ok = torch.where(stuck[:, None], torch.cat([none, ~sounding, sounding, torch.ones_like(shift), torch.zeros_like(vel)], -1), ok)
+    return ok
+
+def _grammar_constrain(self, logits:torch.Tensor, remaining:int|None=None) -> torch.Tensor:
+    "`logits (B, V)` with what the grammar forbids at -inf; the probability of TIME_SHIFTs longer than allowed goes to the longest allowed one."
+    ok, c = self.allowed(remaining), self.codec
+    longest = self.shift_left.clamp(0, c.max_shift_steps)                    # (B,) steps of the longest allowed shift
+    cut = self.can_shift & (longest >= 1) & (longest < c.max_shift_steps)   # (B,) lanes whose longer shifts are shortened
+    tail = logits[:, c.shift_offset:c.velocity_offset].masked_fill(self.steps < longest[:, None], float('-inf')).logsumexp(-1)  # (B,)
+    at = (c.shift_offset + (longest - 1).clamp(min=0))[:, None]             # (B, 1) token of the longest allowed shift
+    out = logits.masked_fill(~ok, float('-inf'))
+    return out.scatter(1, at, torch.where(cut, tail, out.gather(1, at)[:, 0])[:, None])
+
+Grammar.allowed, Grammar.constrain = _grammar_allowed, _grammar_constrain
+
+# %% ../nbs/04_generator.ipynb #1de4f0fa
+class GrammarRef:
+    "Slow twin of `Grammar` for one lane: a dict `{pitch: onset step}` and a rule per token kind."
+    def __init__(self, codec:EventCodec, *, max_note_seconds:float|None=MAX_NOTE_SECONDS, max_rest_seconds:float|None=MAX_REST_SECONDS):
+        self.codec, sps = codec, codec.steps_per_second
+        self.note_cap, self.rest_cap = _steps(max_note_seconds, sps), _steps(max_rest_seconds, sps)
+        self.sounding, self.clock, self.silent_since, self.after_velocity = {}, 0, 0, False
+        self.kinds = [(name, 0) if name.startswith('<') else (name.rsplit('_', 1)[0], int(name.rsplit('_', 1)[1]))
+                      for name in codec.token_names(range(codec.vocab_size))]   # ('NOTE_ON', 60), ('TIME_SHIFT', 10), … by name
+
+    def kind(self, t:int) -> tuple[str, int]: return self.kinds[t]
+
+    def feed(self, t:int) -> GrammarRef:
+        kind, v = self.kind(t)
+        if kind == 'NOTE_ON': self.sounding[v] = self.clock
+        if kind == 'NOTE_OFF':
+            self.sounding.pop(v, None)
+            if not self.sounding: self.silent_since = self.clock
+        if kind == 'TIME_SHIFT': self.clock += v
+        self.after_velocity = kind == 'VELOCITY'
+        return self
+
+# %% ../nbs/04_generator.ipynb #2722145a
+def _ref_allowed(self, remaining:int|None=None) -> set:
+    "The token ids this lane may take next."
+    r, n = (math.inf if remaining is None else remaining), len(self.sounding)
+    ages = {p: self.clock - s for p, s in self.sounding.items()}
+    overdue = {p for p, a in ages.items() if self.note_cap and a >= self.note_cap}
+    left = self.note_cap - max(ages.values()) if self.note_cap and n else math.inf
+    if self.rest_cap and r > 1 and not n: left = min(left, self.rest_cap - (self.clock - self.silent_since))
+    def ok(kind, v):
+        if self.after_velocity: return kind == 'NOTE_ON' and v not in self.sounding
+        if overdue: return kind == 'NOTE_OFF' and v in overdue
+        return {'NOTE_ON': v not in self.sounding and n + 2 <= r, 'NOTE_OFF': v in self.sounding, 'TIME_SHIFT': v <= left and n + 1 <= r,
+                'VELOCITY': n < self.codec.n_pitches and n + 3 <= r}.get(kind, False)
+    out = {t for t in range(self.codec.vocab_size) if ok(*self.kind(t))}
+    basic = lambda kind, v: {'NOTE_ON': v not in self.sounding, 'NOTE_OFF': v in self.sounding, 'TIME_SHIFT': True}.get(kind, False)
+    return out or {t for t in range(self.codec.vocab_size) if basic(*self.kind(t))}
+
+GrammarRef.allowed = _ref_allowed
+
+# %% ../nbs/04_generator.ipynb #aabc4dca
+def note_length_cap(cache, *, q:float=99.9, bounds:tuple=(1.0, 5.0), split:str='train') -> float:
+    "The `q`-th percentile of the note lengths (seconds) of `cache`'s `split`, clipped to `bounds`, rounded to 0.1 s."
+    lengths = [p.notes.end - p.notes.start for p in cache.pieces(split, notes=True) if p.notes is not None and len(p.notes)]
+    if not lengths: raise ValueError(f"{getattr(cache, 'root', cache)}: no notes in split {split!r} to measure")
+    return round(float(np.clip(np.percentile(np.concatenate(lengths), q), *bounds)), 1)
+
+# %% ../nbs/04_generator.ipynb #95aef302
+def grammar_violations(tokens, codec:EventCodec|None=None, *, max_note_seconds:float|None=MAX_NOTE_SECONDS,
+                       max_rest_seconds:float|None=MAX_REST_SECONDS, start:int=0, closed:bool=True) -> list[str]:
+    "One line per place where `tokens` (one piece, `<start>` first or not) breaks the grammar, from token `start` on; `closed`: it is the end."
+    codec = codec or EventCodec(); sps, names = codec.steps_per_second, codec.token_names(tokens)
+    sounding, clock, quiet_from, bad, prev = {}, 0, 0, [], ''
+    def say(i, what):
+        if i >= start: bad.append(f"token {i} ({names[i]}): {what}")
+    for i, name in enumerate(names):
+        kind, _, v = name.rpartition('_')
+        if prev.startswith('VELOCITY') and kind != 'NOTE_ON': say(i, f"follows {prev}")
+        if name.startswith('<'):
+            if not (name == '<start>' and i == 0): say(i, 'a special token inside the piece')
+        elif kind == 'NOTE_ON':
+            if int(v) in sounding: say(i, 'its pitch is already sounding')
+            elif not sounding and max_rest_seconds is not None and clock - quiet_from > max_rest_seconds * sps + 1e-6:
+                say(i, f"ends {(clock - quiet_from) / sps:.2f} s of silence")
+            sounding[int(v)] = clock
+        elif kind == 'NOTE_OFF':
+            if int(v) not in sounding: say(i, 'its pitch is not sounding')
+            else:
+                held = clock - sounding.pop(int(v))
+                if max_note_seconds is not None and held > max_note_seconds * sps + 1e-6: say(i, f"ends a note held {held / sps:.2f} s")
+                if not sounding: quiet_from = clock
+        elif kind == 'TIME_SHIFT': clock += int(v)
+        prev = name
+    if closed and prev.startswith('VELOCITY'): bad.append('the piece ends with a VELOCITY')
+    if closed and sounding: bad.append(f"{len(sounding)} notes still sound at the end (pitches {sorted(sounding)})")
+    long = [p for p, s in sounding.items() if max_note_seconds is not None and clock - s > max_note_seconds * sps + 1e-6]
+    if long: bad.append(f"notes of pitches {sorted(long)} sound longer than {max_note_seconds} s at the end")
+    return bad
+
 # %% ../nbs/04_generator.ipynb #1c7fdf80
 @dataclass
 class Sampler:
-    "Temperature, top-k and top-p (nucleus) sampling, in any combination; `Sampler(top_k=1)` is greedy."
+    "Temperature, top-k and top-p (nucleus) sampling, in any combination, after the event grammar's mask; `Sampler(top_k=1)` is greedy."
     temperature: float = 1.0
     top_k: int|None = None
     top_p: float|None = None
+    grammar: bool = True                                  # mask what breaks the performance-event grammar (False: the paper's raw sampling)
+    max_note_seconds: float|None = MAX_NOTE_SECONDS       # grammar: the longest a note may sound (None: no cap)
+    max_rest_seconds: float|None = MAX_REST_SECONDS       # grammar: the longest silence between notes (None: no cap)
 
     def __post_init__(self):
         if not self.temperature > 0: raise ValueError(f"Sampler.temperature must be positive, got {self.temperature}")
         if self.top_k is not None and self.top_k < 1: raise ValueError(f"Sampler.top_k must be >= 1, got {self.top_k}")
         if self.top_p is not None and not 0 < self.top_p <= 1: raise ValueError(f"Sampler.top_p must be in (0, 1], got {self.top_p}")
+        for f in ('max_note_seconds', 'max_rest_seconds'):
+            v = getattr(self, f)
+            if v is not None and not (math.isfinite(v) and v > 0): raise ValueError(f"Sampler.{f} must be a positive number of seconds or None, got {v}")
 
     def filter(self, logits:torch.Tensor) -> torch.Tensor:
         "`(B, V)` logits with the tokens the sampler may not draw set to -inf, scaled by the temperature."
@@ -138,6 +316,13 @@ class Sampler:
     def __call__(self, logits:torch.Tensor, generator:torch.Generator|None=None) -> torch.Tensor:
         "One token per row of `logits (B, V)`: `(B,)`."
         return torch.multinomial(self.filter(logits).softmax(-1), 1, generator=generator)[:, 0]
+
+    def new_grammar(self, prime:torch.Tensor, codec:EventCodec) -> Grammar|None:
+        "The grammar state after `prime (B, P)` (None when `grammar=False`)."
+        if not self.grammar: return None
+        g = Grammar(codec, prime.shape[0], max_note_seconds=self.max_note_seconds, max_rest_seconds=self.max_rest_seconds, device=prime.device)
+        for col in prime.T: g.feed(col)
+        return g
 
 # %% ../nbs/04_generator.ipynb #c05d2f62
 class KVCache:
@@ -178,28 +363,74 @@ def _new_cache(self, longest:int, mem_len:int|None, device, dtype) -> KVCache:
 
 TransformerXL.step, TransformerXL.new_cache = _step, _new_cache
 
-# %% ../nbs/04_generator.ipynb #a2340623
+# %% ../nbs/04_generator.ipynb #1f07a396
 BANNED = (EventCodec.PAD, EventCodec.START)
 
+def _count(n, name:str='n_tokens') -> int:
+    "A positive whole number of tokens, or one clear `ValueError`."
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) and not (isinstance(n, float) and n.is_integer()):
+        raise ValueError(f"{name} must be a positive whole number, got {n!r}")
+    if n < 1: raise ValueError(f"{name} must be a positive whole number, got {n!r}")
+    return int(n)
+
+def default_mem_len(model) -> int|None:
+    "The attention window of generation: the model's evaluation memory (Transformer-XL), None where the model bounds it (Music Transformer)."
+    cfg = model.cfg
+    if not hasattr(cfg, 'eval_mem_len'): return None
+    return max(1, cfg.eval_mem_len or cfg.mem_len)
+
+# %% ../nbs/04_generator.ipynb #7e4506e2
+class Generation:
+    "Sampling token by token after `prime (B, P)`: a KV cache bounded by `mem_len`, the grammar's state, a seeded generator."
+    def __init__(self, model, prime:torch.Tensor, sampler:Sampler|None=None, *, mem_len:int|None=None, seed:int|None=None,
+                 codec:EventCodec|None=None):
+        self.model, self.sampler, dev = model, sampler or Sampler(), model.emb.weight.device
+        self.mem_len = default_mem_len(model) if mem_len is None else _count(mem_len, 'mem_len')
+        prime = prime.to(dev)
+        codec = codec or EventCodec()
+        if self.sampler.grammar and codec.vocab_size != model.cfg.vocab_size:
+            raise ValueError(f"the grammar needs the model's codec: the model has {model.cfg.vocab_size} tokens, {codec} has {codec.vocab_size} (pass codec=, or Sampler(grammar=False))")
+        longest = max(prime.shape[1], self.mem_len + 1) if self.mem_len is not None else prime.shape[1] + 1
+        self.cache = model.new_cache(longest, self.mem_len, dev, model.emb.weight.dtype)
+        self.gen = torch.Generator(dev).manual_seed(seed) if seed is not None else None
+        self.logits = model.step(prime, self.cache)[:, -1]                  # (B, V) of the next position (the model checks the ids)
+        self.grammar = self.sampler.new_grammar(prime, codec)
+
+    def draw(self, remaining:int|None=None) -> tuple[torch.Tensor, torch.Tensor]:
+        "The next token of each lane `(B,)` and the logits it was drawn from (banned and forbidden tokens at -inf)."
+        logits = self.logits.clone(); logits[:, list(BANNED)] = float('-inf')
+        if self.grammar is not None: logits = self.grammar.constrain(logits, remaining)
+        tok = self.sampler(logits, self.gen)
+        if self.grammar is not None: self.grammar.feed(tok)
+        return tok, logits
+
+    def advance(self, tok:torch.Tensor):
+        "Read the drawn tokens `(B,)`: the logits of the next position."
+        self.logits = self.model.step(tok[:, None], self.cache)[:, -1]
+
+# %% ../nbs/04_generator.ipynb #8840507c
+def _progress(total:int, show:bool, **kw):
+    "A tqdm bar on stderr (at most two updates a second), or a silent stand-in."
+    from tqdm import tqdm                               # plain text on stderr, in a terminal and in a notebook alike
+    return tqdm(total=total, disable=not show, file=sys.stderr, mininterval=0.5, leave=False, **kw)
+
 @torch.no_grad()
-def _generate(self, prime:torch.Tensor, n_tokens:int, sampler:Sampler|None=None, *, mem_len:int|None=None,
-              seed:int|None=None, return_logits:bool=False):
-    "New tokens `(B, n_tokens)` after `prime (B, P)`; memory as long as the piece unless `mem_len`; seeded if `seed`."
-    sampler = sampler or Sampler()
+def _generate(self, prime:torch.Tensor, n_tokens:int, sampler:Sampler|None=None, *, mem_len:int|None=None, seed:int|None=None,
+              codec:EventCodec|None=None, close:bool=True, progress:bool|None=None, return_logits:bool=False):
+    """New tokens `(B, n_tokens)` after `prime (B, P)`, attending to at most `mem_len` earlier positions (default: `default_mem_len`);
+    with the grammar and `close`, the last tokens end every note. A progress bar for 4096 tokens or more unless `progress=False`."""
+    n_tokens = _count(n_tokens)
     was_training = self.training; self.eval()
     try:
-        prime = prime.to(self.emb.weight.device)
-        longest = prime.shape[1] + n_tokens if mem_len is None else max(prime.shape[1], mem_len + 1)
-        cache = self.new_cache(longest, mem_len, prime.device, self.emb.weight.dtype)
-        gen = torch.Generator(prime.device).manual_seed(seed) if seed is not None else None
-        logits = self.step(prime, cache)[:, -1]                                  # (B, V)
+        g = Generation(self, prime, sampler, mem_len=mem_len, seed=seed, codec=codec)
         tokens, all_logits = [], []
-        for t in range(n_tokens):
-            logits[:, list(BANNED)] = float('-inf')
-            all_logits.append(logits)
-            tokens.append(sampler(logits, gen))
-            if t < n_tokens - 1: logits = self.step(tokens[-1][:, None], cache)[:, -1]
-        out = torch.stack(tokens, 1) if tokens else prime.new_zeros(prime.shape[0], 0)
+        with _progress(n_tokens, n_tokens >= 4096 if progress is None else progress, unit='tok', desc='generating') as bar:
+            for t in range(n_tokens):
+                tok, logits = g.draw(n_tokens - t if close else None)
+                tokens.append(tok); bar.update()
+                if return_logits: all_logits.append(logits)                 # kept only when asked: memory stays flat
+                if t < n_tokens - 1: g.advance(tok)
+        out = torch.stack(tokens, 1)
         return (out, torch.stack(all_logits, 1)) if return_logits else out
     finally: self.train(was_training)
 
@@ -215,22 +446,56 @@ def prime_from_midi(midi, seconds:float=10.0, codec:EventCodec|None=None) -> tor
     keep = tokens[clock < round(seconds * codec.steps_per_second)]
     return torch.tensor(np.r_[EventCodec.START, keep], dtype=torch.long)[None]
 
-# %% ../nbs/04_generator.ipynb #ad83b0a6
+# %% ../nbs/04_generator.ipynb #dfffd7a2
+MAX_SECONDS = 3600.0   # the longest `generate_seconds` accepts: an hour of music per piece
+
 def token_clock(tokens:torch.Tensor, codec:EventCodec) -> torch.Tensor:
     "Steps of music after each token `(B, T)`: the running sum of its time shifts."
     is_shift = (tokens >= codec.shift_offset) & (tokens < codec.velocity_offset)
     return torch.where(is_shift, tokens - codec.shift_offset + 1, 0).cumsum(-1)
 
+def _seconds(seconds, name:str='seconds') -> float:
+    "A finite, positive length of music up to `MAX_SECONDS`, or one clear `ValueError`."
+    try: s = float(seconds)
+    except (TypeError, ValueError): raise ValueError(f"{name} must be a number of seconds, got {seconds!r}") from None
+    if not (math.isfinite(s) and 0 < s <= MAX_SECONDS): raise ValueError(f"{name} must be in (0, {MAX_SECONDS:g}] seconds, got {seconds!r}")
+    return s
+
+# %% ../nbs/04_generator.ipynb #2ed140bf
 @torch.no_grad()
 def generate_seconds(model, prime:torch.Tensor, seconds:float, sampler:Sampler|None=None, *, codec:EventCodec|None=None,
-                     seed:int|None=None, chunk:int=512, max_tokens:int=20_000, mem_len:int|None=None) -> list[torch.Tensor]:
-    "New tokens of each piece, cut where `seconds` of music follow `prime (B, P)` (at most `max_tokens` each)."
-    codec = codec or EventCodec()
-    target, out = round(seconds * codec.steps_per_second), prime.new_zeros(prime.shape[0], 0)
-    while out.shape[1] < max_tokens:
-        if (token_clock(out, codec)[:, -1] >= target).all() if out.shape[1] else False: break
-        new = model.generate(torch.cat([prime, out], 1), min(chunk, max_tokens - out.shape[1]), sampler, mem_len=mem_len,
-                             seed=None if seed is None else seed + out.shape[1])
-        out = torch.cat([out, new], 1)
-    clock = token_clock(out, codec)
-    return [row[:int((c < target).sum()) + 1] if (c >= target).any() else row for row, c in zip(out, clock)]
+                     seed:int|None=None, max_tokens:int|None=None, mem_len:int|None=None, progress:bool|None=None) -> list[torch.Tensor]:
+    """New tokens of each piece, cut where `seconds` of music follow `prime (B, P)`; with the grammar, the NOTE_OFFs of the notes
+    still sounding there are appended. At most `max_tokens` each (default 300 a second + 1000); a progress bar from 120 s of music."""
+    codec, seconds = codec or EventCodec(), _seconds(seconds)
+    target = round(seconds * codec.steps_per_second)
+    max_tokens = int(300 * seconds) + 1000 if max_tokens is None else _count(max_tokens, 'max_tokens')
+    was_training = model.training; model.eval()
+    try:
+        g = Generation(model, prime, sampler, mem_len=mem_len, seed=seed, codec=codec)
+        B, dev = prime.shape[0], g.logits.device
+        clock, done = torch.zeros(B, dtype=torch.long, device=dev), torch.zeros(B, dtype=torch.bool, device=dev)
+        cut, closing, tokens = [max_tokens] * B, [[] for _ in range(B)], []
+        show = seconds >= 120 if progress is None else progress
+        with _progress(target, show, unit_scale=1 / codec.steps_per_second, unit='s', desc='generating') as bar:
+            for t in range(max_tokens):
+                tok, _ = g.draw()
+                tokens.append(tok)
+                clock += torch.where((tok >= codec.shift_offset) & (tok < codec.velocity_offset), tok - codec.shift_offset + 1, 0)
+                new = (clock >= target) & ~done
+                if new.any():                                   # these pieces are long enough: cut here, close their notes
+                    ends = g.grammar.close() if g.grammar is not None else closing
+                    for b in torch.nonzero(new)[:, 0].tolist(): cut[b], closing[b] = t + 1, ends[b]
+                    done |= new
+                if show and t % 64 == 0: bar.update(min(int(clock.min()), target) - bar.n)
+                if done.all(): break
+                g.advance(tok)
+        if g.grammar is not None:
+            ends = g.grammar.close()
+            closing = [c if done[b] else ends[b] for b, c in enumerate(closing)]
+        out = torch.stack(tokens, 1)
+        rows = [out[b, :cut[b]] for b in range(B)]
+        if g.grammar is not None:                               # a piece stopped by max_tokens right after a VELOCITY drops it
+            rows = [r[:-1] if not done[b] and r[-1] >= codec.velocity_offset else r for b, r in enumerate(rows)]
+        return [torch.cat([r, out.new_tensor(c)]) for r, c in zip(rows, closing)]
+    finally: model.train(was_training)

@@ -283,7 +283,7 @@ import ipywidgets as widgets
 import torch
 
 from .events import midi_bytes
-from .metrics import METRICS, make_sampler, music_metrics
+from .metrics import METRICS, load_piece, make_sampler, midi_health, music_metrics
 from .generator import generate_seconds, prime_from_midi, token_clock
 
 @dataclass(eq=False)
@@ -330,7 +330,9 @@ def midi_files(folder) -> list[Path]:
     return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in ('.mid', '.midi'))
 
 # %% ../nbs/12_listen.ipynb #5a3fee69
-METRIC_MEANINGS = dict(PCU='pitch classes used', NPU='pitches used', EBR='empty-beat rate', ISR='in-scale rate',
+METRIC_MEANINGS = dict(stuck='notes over 4 s (beyond the paper)', longest_note='longest note, s', orphan_offs='NOTE_OFFs of silent pitches in the tokens',
+                       restrikes='NOTE_ONs of sounding pitches in the tokens', longest_silence='longest silence, s', max_polyphony='most pitches at once',
+                       dense_share='share of time with more than 10 pitches', PCU='pitch classes used', NPU='pitches used', EBR='empty-beat rate', ISR='in-scale rate',
                        PRS='polyphony rate (> 3 pitches)', TUP='total used pitch', PR='pitch range (semitones)',
                        APS='average pitch shift (semitones)', IOI='average inter-onset interval (s)')
 
@@ -411,19 +413,19 @@ def _quiet(self):
 
 def _build_widgets(self):
     W = widgets
-    self.list_widget = W.Select(options=[], rows=12, layout=W.Layout(width='260px'))
+    self.list_widget = W.Select(options=[], rows=12, layout=W.Layout(width='320px'))
     self.list_widget.observe(self._on_pick, names='value')
     self.title_widget = W.HTML()
     self.audio_widget = W.Audio(format='wav', autoplay=False, loop=False)
     self.roll_widget = W.Image(format='png', layout=W.Layout(width='100%', max_width='1000px'))
-    self.metrics_widget, self.download_widget = W.HTML(), W.HTML()
+    self.metrics_widget, self.download_widget = W.HTML(layout=W.Layout(overflow='auto', max_width='100%')), W.HTML()   # wide tables scroll
     view = W.VBox([self.title_widget, self.audio_widget, self.roll_widget, self.metrics_widget, self.download_widget],
-                  layout=W.Layout(flex='1 1 auto'))
+                  layout=W.Layout(flex='1 1 auto', min_width='0'))
     side = [self.list_widget] + ([self._build_controls()] if self.model is not None else [])
-    self.widget = W.HBox([W.VBox(side), view])
+    self.widget = W.HBox([W.VBox(side, layout=W.Layout(flex='0 0 330px', width='330px')), view])   # the column never shrinks below its controls
 
 def _build_controls(self) -> widgets.Widget:
-    W, style, lay = widgets, {'description_width': '80px'}, widgets.Layout(width='260px')
+    W, style, lay = widgets, {'description_width': '95px'}, widgets.Layout(width='320px')   # 'temperature' and the readouts fit
     kw = dict(style=style, layout=lay)
     self.prime_widget = W.Dropdown(options=[('none', -1)], value=-1, description='prime', **kw)
     self.prime_seconds_widget = W.FloatSlider(value=10.0, min=1.0, max=30.0, step=1.0, description='prime (s)', **kw)
@@ -499,6 +501,10 @@ def _metrics(self, i:int|None=None) -> dict:
     "The Table 2 music metrics of sample `i` (default: the current one), as `music_metrics` gives them."
     return self._cached(i, 'metrics', lambda s: music_metrics(s.piece, codec=self.codec))
 
+def _health(self, i:int|None=None) -> dict:
+    "The MIDI health values of sample `i` (default: the current one), as `metrics.midi_health` gives them (beyond the paper)."
+    return self._cached(i, 'health', lambda s: midi_health(s.piece, codec=self.codec))
+
 def _midi_bytes(self, i:int|None=None) -> bytes:
     "The MIDI file of sample `i` (default: the current one): a file's own bytes, else the piece written as MIDI."
     return self.samples[self._index(i)].data
@@ -514,7 +520,8 @@ def _select(self, i:int) -> None:
     self.current = i
     self.audio_widget.value = self.audio(i)
     self.roll_widget.value = self.roll_png(i)
-    self.metrics_widget.value = metrics_html(self.metrics(i))
+    self.metrics_widget.value = (metrics_html(self.metrics(i)) + '<div style="margin-top:4px"><i>MIDI health, beyond the paper</i></div>'
+                                 + metrics_html(self.health(i)))
     self.download_widget.value = download_link(s.data, s.name)
     n_notes = sum(len(inst.notes) for inst in s.midi.instruments if not inst.is_drum)
     self.title_widget.value = f"<b>{html.escape(s.name)}</b> · {n_notes} notes · {self.metrics(i).seconds:.1f} s"
@@ -522,7 +529,7 @@ def _select(self, i:int) -> None:
 
 SamplePlayer._index, SamplePlayer._append, SamplePlayer._cached = _sample_index, _append_sample, _cached_render
 SamplePlayer.add, SamplePlayer.select, SamplePlayer.audio, SamplePlayer.midi_bytes = _add, _select, _audio, _midi_bytes
-SamplePlayer.metrics, SamplePlayer.roll_png, SamplePlayer.tokens = _metrics, _roll_png, _tokens
+SamplePlayer.metrics, SamplePlayer.roll_png, SamplePlayer.tokens, SamplePlayer.health = _metrics, _roll_png, _tokens, _health
 
 # %% ../nbs/12_listen.ipynb #31d886a4
 def _prime_tokens(self, prime=None, # None: `<start>` only; an int: that sample; else a piece for `prime_from_midi`
@@ -539,13 +546,14 @@ def _generate(self, n:int=1, # pieces to generate
              seconds:float=10.0, # music to generate after the prime
              sampler:str='topk', k:int=32, p:float=0.9, temperature:float=0.95, # see `metrics.make_sampler`
              seed:int|None=None, # same seed, same tokens
+             grammar:bool=True, # the event grammar (`generator.Grammar`); False: raw sampling, as in the paper
             ) -> list[int]:
     "Generate `n` continuations, add them (prime + continuation) as samples, select the first; their indices."
     if self.model is None:
         raise ValueError("SamplePlayer.generate needs a model: SamplePlayer(samples, model=TransformerXL(cfg)) (or a MusicTransformer)")
     if int(n) != n or n < 1: raise ValueError(f"n must be a positive integer, got {n}")
     if not seconds > 0: raise ValueError(f"seconds must be > 0, got {seconds}")
-    chosen = make_sampler(sampler, k=k, p=p, temperature=temperature)
+    chosen = make_sampler(sampler, k=k, p=p, temperature=temperature, grammar=grammar)
     start = self.prime_tokens(prime, prime_seconds)                                   # (1, P)
     device = next(self.model.parameters()).device
     new = generate_seconds(self.model, start.expand(int(n), -1).to(device), seconds, chosen, codec=self.codec, seed=seed)
@@ -572,3 +580,21 @@ def _on_generate(self, button=None):
     finally: self.generate_button.disabled = False
 
 SamplePlayer.prime_tokens, SamplePlayer.generate, SamplePlayer._on_generate = _prime_tokens, _generate, _on_generate
+
+# %% ../nbs/12_listen.ipynb #1abcd906
+def _copy_source(self, index, # a `copycheck.CopyIndex` of the training pieces
+                 cache, # what the index was built from: anything with `.pieces(split, notes=True)` (a `TokenCache`)
+                 i:int|None=None, # the sample (default: the current one)
+                 split:str='train') -> int|None:
+    "Add the training passage that sample `i` repeats longest (see `copycheck`) as a sample beside it; its index, None if no copy."
+    s = self.samples[self._index(i)]
+    m = index.longest_copy(load_piece(s.piece, codec=self.codec).notes)
+    if not m.notes: return None
+    src = next(p.notes for p in cache.pieces(split, notes=True) if p.id == m.piece)
+    passage = src.take((src.start >= m.source_start - 1e-9) & (src.start <= m.source_end + 1e-9))
+    passage = Notes(passage.start - m.source_start, passage.end - m.source_start, passage.pitch, passage.velocity)
+    j = self._append(passage, f"{m.piece} {m.source_start:.1f}–{m.source_end:.1f} s: {m.notes} notes in {s.name}")
+    self._refresh()
+    return j
+
+SamplePlayer.copy_source = _copy_source

@@ -16,12 +16,13 @@ import pretty_midi
 from .events import EventCodec, Notes, load_midi, midi_to_notes
 
 # %% auto #0
-__all__ = ['DEFAULT_TEMPO', 'SCALES', 'METRICS', 'COLUMNS', 'LOWER_IS_BETTER', 'PieceNotes', 'load_piece', 'clip_piece',
-           'n_pitch_classes', 'n_pitches', 'empty_beat_rate', 'in_scale_rate', 'sounding', 'polyphony_rate',
-           'total_used_pitch', 'pitch_range', 'avg_pitch_shift', 'avg_ioi', 'describe_clip', 'MusicMetrics',
-           'music_metrics', 'CorpusMetrics', 'corpus_metrics', 'Summary', 'summarize', 'distance_to_reference',
-           'format_table', 'nll', 'blocks', 'mlm_features', 'linear_probe', 'classifier_accuracy',
-           'pseudo_log_likelihood', 'pll', 'make_sampler', 'window', 'continuations', 'best_rows', 'Report', 'evaluate']
+__all__ = ['DEFAULT_TEMPO', 'SCALES', 'METRICS', 'HEALTH', 'COLUMNS', 'EXTRA_COLUMNS', 'LOWER_IS_BETTER', 'PieceNotes',
+           'load_piece', 'clip_piece', 'n_pitch_classes', 'n_pitches', 'empty_beat_rate', 'in_scale_rate', 'sounding',
+           'polyphony_rate', 'total_used_pitch', 'pitch_range', 'avg_pitch_shift', 'avg_ioi', 'describe_clip',
+           'MusicMetrics', 'music_metrics', 'CorpusMetrics', 'corpus_metrics', 'Summary', 'summarize',
+           'distance_to_reference', 'format_table', 'token_faults', 'midi_health', 'nll', 'blocks', 'mlm_features',
+           'linear_probe', 'classifier_accuracy', 'pseudo_log_likelihood', 'pll', 'make_sampler', 'window',
+           'continuations', 'best_rows', 'Report', 'evaluate']
 
 # %% ../nbs/11_metrics.ipynb #6eb98b53
 DEFAULT_TEMPO = 120.0  # bpm: the nominal tempo of tokens and of `Notes`, and pretty_midi's default
@@ -305,6 +306,42 @@ def format_table(summaries:dict, # {row name: Summary}, all measured alike
             line(['', *keys]), line(['---'] * (len(keys) + 1))] + [line([n, *(cell(d, k) for k in keys)]) for n, d in others]
     return '\n'.join(head + body + dist)
 
+# %% ../nbs/11_metrics.ipynb #99555c74
+HEALTH = ('stuck', 'longest_note', 'orphan_offs', 'restrikes', 'longest_silence', 'max_polyphony', 'dense_share')  # beyond the paper
+
+def token_faults(tokens, codec:EventCodec|None=None, *, start:int=0) -> tuple[int, int]:
+    "`(orphan NOTE_OFFs, re-struck NOTE_ONs)` in a token stream, counted from token `start` on (the tokens before are context: a prime)."
+    codec, t = codec or EventCodec(), np.asarray(tokens, dtype=np.int64).reshape(-1)
+    pos = np.flatnonzero((t >= codec.note_on_offset) & (t < codec.shift_offset))
+    t = t[pos]                                                              # note events, stream order
+    is_on = t < codec.note_off_offset
+    pitch = np.where(is_on, t - codec.note_on_offset, t - codec.note_off_offset)
+    order = np.argsort(pitch, kind='stable')                                # grouped by pitch, stream order kept
+    pitch, is_on, mine = pitch[order], is_on[order], pos[order] >= start
+    after_on = np.r_[False, (pitch[1:] == pitch[:-1]) & is_on[:-1]]         # the previous event of this pitch is a NOTE_ON
+    return int((~is_on & ~after_on & mine).sum()), int((is_on & after_on & mine).sum())
+
+# %% ../nbs/11_metrics.ipynb #cb03d86a
+def midi_health(midi, # a path, MIDI bytes, `PrettyMIDI`, `Notes` or token array (see `load_piece`)
+                clip_seconds:float|None=None, # note values over the first `clip_seconds` only (tokens: all of them)
+                *, codec:EventCodec|None=None, stuck_seconds:float=4.0, dense:int=10, fs:int=100,
+                context=None # tokens before `midi` (a prime): the notes they leave sounding may end without an orphan NOTE_OFF
+               ) -> dict:
+    "The MIDI health values of one piece (see `HEALTH`); beyond the paper."
+    tokens = _token_array(midi)
+    piece = clip_piece(load_piece(midi, codec=codec), clip_seconds)
+    n = piece.notes
+    length = n.end - n.start
+    roll = sounding(n, fs, piece.seconds)                                   # (M,) pitches sounding per step
+    quiet = np.r_[roll[:int(np.rint(n.end.max() * fs))] == 0, False] if len(n) else np.zeros(1, bool)
+    edges = np.flatnonzero(np.diff(np.r_[False, quiet].astype(np.int8)))     # starts and ends of the silent runs
+    silence = (edges[1::2] - edges[::2]).max(initial=0) / fs
+    ctx = _token_array(context) if context is not None else np.zeros(0, np.int64)
+    faults = token_faults(np.r_[ctx, tokens], codec, start=len(ctx)) if tokens is not None else (math.nan, math.nan)
+    return dict(stuck=int((length > stuck_seconds).sum()), longest_note=float(length.max(initial=0.0)), orphan_offs=faults[0],
+                restrikes=faults[1], longest_silence=float(silence), max_polyphony=int(roll.max(initial=0)),
+                dense_share=float((roll > dense).mean()) if len(roll) else math.nan)
+
 # %% ../nbs/11_metrics.ipynb #a5505638
 import torch
 import torch.nn.functional as F
@@ -415,12 +452,14 @@ import json, csv, io
 from dataclasses import dataclass, field
 from pathlib import Path
 from .events import EventCodec, Notes
-from .generator import Sampler, generate_seconds, prime_from_midi
+from .generator import MAX_NOTE_SECONDS, Sampler, generate_seconds, prime_from_midi
 
 # %% ../nbs/11_metrics.ipynb #ac20322f
-def make_sampler(name:str='topk', *, k:int=32, p:float=0.9, temperature:float=0.95) -> Sampler:
-    "The samplers offered by the command line: `random`, `topk` (k) or `topp` (p), at a temperature."
-    makers = {'random': lambda: Sampler(temperature), 'topk': lambda: Sampler(temperature, top_k=k), 'topp': lambda: Sampler(temperature, top_p=p)}
+def make_sampler(name:str='topk', *, k:int=32, p:float=0.9, temperature:float=0.95, grammar:bool=True,
+                 max_note_seconds:float|None=MAX_NOTE_SECONDS) -> Sampler:
+    "The samplers offered by the command line: `random`, `topk` (k) or `topp` (p), at a temperature, the event grammar on unless `grammar=False`."
+    g = dict(grammar=grammar, max_note_seconds=max_note_seconds)
+    makers = {'random': lambda: Sampler(temperature, **g), 'topk': lambda: Sampler(temperature, top_k=k, **g), 'topp': lambda: Sampler(temperature, top_p=p, **g)}
     if name not in makers: raise ValueError(f"sampler must be one of {sorted(makers)}, got {name!r}")
     return makers[name]()
 
@@ -432,7 +471,7 @@ def window(notes:Notes, start:float, seconds:float) -> Notes:
 # %% ../nbs/11_metrics.ipynb #9e23af20
 def continuations(model, pieces:list, n:int, *, codec:EventCodec, prime_seconds:float=10.0, seconds:float=30.0,
                   sampler:Sampler|None=None, seed:int=0) -> list[dict]:
-    "`n` continuations `{'prime': piece id, 'tokens': (m,) array}` of held-out `pieces` (with notes), cycling through them."
+    "`n` continuations `{'prime': piece id, 'prime_tokens': (p,) array, 'tokens': (m,) array}` of held-out `pieces` (with notes), cycling through them."
     usable = [p for p in pieces if p.notes is not None and len(p.notes) and p.notes.duration > prime_seconds + 1]
     if not usable: raise ValueError(f"no held-out piece is longer than the {prime_seconds} s prime (+1 s)")
     order = np.random.default_rng(seed).permutation(len(usable))
@@ -441,11 +480,12 @@ def continuations(model, pieces:list, n:int, *, codec:EventCodec, prime_seconds:
         piece = usable[order[i % len(usable)]]
         prime = prime_from_midi(piece.notes, prime_seconds, codec).to(device)
         tokens = generate_seconds(model, prime, seconds, sampler, codec=codec, seed=seed + i)[0]
-        out.append({'prime': piece.id, 'tokens': tokens.cpu().numpy()})
+        out.append({'prime': piece.id, 'prime_tokens': prime[0].cpu().numpy(), 'tokens': tokens.cpu().numpy()})
     return out
 
 # %% ../nbs/11_metrics.ipynb #d28f26de
 COLUMNS = ('NLL',) + METRICS + ('CA', 'PLL')
+EXTRA_COLUMNS = HEALTH + ('copy_notes', 'copy_worst')   # beyond the paper: marked †, never bold
 LOWER_IS_BETTER = ('NLL', 'CA')
 
 def best_rows(rows:dict, reference:str='training set', columns=COLUMNS) -> dict:
@@ -474,27 +514,32 @@ class Report:
 
     def markdown(self) -> str:
         best, fmt = self.best, lambda v: '–' if v is None or np.isnan(v) else f"{v:.3f}" if abs(v) < 100 else f"{v:.1f}"
-        head = ['model'] + [f"{c} {'↓' if c in LOWER_IS_BETTER else '~'}" for c in COLUMNS]
+        extra = [c for c in EXTRA_COLUMNS if any(c in r for r in self.rows.values())]
+        head = ['model'] + [f"{c} {'↓' if c in LOWER_IS_BETTER else '~'}" for c in COLUMNS] + [f"{c} †" for c in extra]
         lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
         for name, r in self.rows.items():
             cells = []
-            for c in COLUMNS:
+            for c in COLUMNS + tuple(extra):
                 v, s = r.get(c, float('nan')), self.spread.get(name, {}).get(c)
                 text = fmt(v) + (f" ± {fmt(s)}" if s is not None and not np.isnan(v) else '')
                 cells.append(f"**{text}**" if name in best.get(c, []) else text)
             lines.append(f"| {name} | " + ' | '.join(cells) + ' |')
         sets = '\n'.join(f"- {k}: {v}" for k, v in self.settings.items())
         notes = ''.join(f"\n- {n}" for n in self.notes)
+        dagger = (" † beyond the paper: MIDI health (`midi_health`: stuck = notes over 4 s, longest note and silence in s, "
+                  "orphan NOTE_OFFs and re-struck NOTE_ONs per piece, largest polyphony, share of time with more than 10 notes) "
+                  "and the copy check (`copy_notes`: the longest passage, in notes, that repeats a training piece), means over pieces.") if extra else ''
         return ('\n'.join(lines) + "\n\nBold: best by the paper's rule (↓ lowest; ~ closest to the training set). "
-                "± is the standard deviation over pieces.\n\nSettings:\n" + sets + ('\n\nNotes:' + notes if notes else '') + '\n')
+                "± is the standard deviation over pieces." + dagger + "\n\nSettings:\n" + sets + ('\n\nNotes:' + notes if notes else '') + '\n')
 
     def csv(self) -> str:
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(['model'] + [x for c in COLUMNS for x in (c, f'{c}_std')] + ['best'])
+        cols = COLUMNS + tuple(c for c in EXTRA_COLUMNS if any(c in r for r in self.rows.values()))
+        w.writerow(['model'] + [x for c in cols for x in (c, f'{c}_std')] + ['best'])
         best = self.best
         for name, r in self.rows.items():
-            w.writerow([name] + [x for c in COLUMNS for x in (r.get(c, float('nan')), self.spread.get(name, {}).get(c, ''))]
+            w.writerow([name] + [x for c in cols for x in (r.get(c, float('nan')), self.spread.get(name, {}).get(c, ''))]
                        + [' '.join(c for c in COLUMNS if name in best.get(c, []))])
         return buf.getvalue()
 
@@ -512,10 +557,19 @@ class Report:
         return paths
 
 # %% ../nbs/11_metrics.ipynb #030d3b89
-def _music_rows(clips:list, clip_seconds:float|None, **kwargs) -> tuple[dict, dict]:
-    "Mean and standard deviation over `clips` (anything `music_metrics` reads) of each music metric."
-    s = summarize(corpus_metrics(clips, clip_seconds=clip_seconds, **kwargs))
-    return dict(s.mean), dict(s.std)
+def _music_rows(clips:list, clip_seconds:float|None, contexts:list|None=None, **kwargs) -> tuple[dict, dict, list]:
+    """Mean and standard deviation over `clips` (anything `music_metrics` reads) of each music metric and health value, every column
+    over the same pieces: those where all nine metrics are defined (a piece without notes is not); the indices of the others."""
+    cm = corpus_metrics(clips, clip_seconds=clip_seconds, **kwargs)
+    keep = ~np.isnan(np.stack([cm[k] for k in METRICS], 1)).any(1)          # (N,)
+    s = summarize(CorpusMetrics({k: v[keep] for k, v in cm.values.items()}, cm.seconds[keep], [n for n, k in zip(cm.names, keep) if k], cm.settings))
+    mean, std = dict(s.mean), dict(s.std)
+    contexts = contexts or [None] * len(clips)
+    health = [midi_health(c, clip_seconds, codec=kwargs.get('codec'), context=x) for c, x, k in zip(clips, contexts, keep) if k]
+    for key in HEALTH:
+        v = np.array([h[key] for h in health], dtype=np.float64); v = v[~np.isnan(v)]
+        mean[key], std[key] = (float(v.mean()) if len(v) else math.nan), (float(v.std(ddof=1)) if len(v) > 1 else math.nan)
+    return mean, std, np.flatnonzero(~keep).tolist()
 
 def _load_bert(path, device):
     "The MLM-pre-trained BERT of an `mlm` checkpoint (read once); a clear error for any other checkpoint."
@@ -530,7 +584,7 @@ def _load_bert(path, device):
 def evaluate(data, models:dict, *, bert=None, samples:dict|None=None, n:int=20, clip_seconds:float=30.0, prime_seconds:float=10.0,
              seconds:float=30.0, sampler:str='topk', k:int=32, p:float=0.9, temperature:float=0.95, seed:int=0, split:str='test',
              ca_length:int=128, pll_pieces:int|None=None, pll_tokens:int=2048, nll_batches:int|None=None, device='cpu',
-             log=print) -> Report:
+             grammar:bool=True, copy_check:bool=True, log=print) -> Report:
     "A Table 2-style `Report`: the training set, each generator checkpoint in `models {name: path}`, each MIDI folder in `samples`."
     from music_gan.data import TokenCache
     from music_gan.events import midi_to_notes
@@ -545,12 +599,32 @@ def evaluate(data, models:dict, *, bert=None, samples:dict|None=None, n:int=20, 
     pll_pieces = n if pll_pieces is None else pll_pieces
     bert_model = _load_bert(bert, device) if bert else None
     if bert_model is None: notes_of_run.append("no BERT checkpoint given (--bert): CA and PLL not computed")
-    gen_sampler = make_sampler(sampler, k=k, p=p, temperature=temperature)
+    gen_sampler = make_sampler(sampler, k=k, p=p, temperature=temperature, grammar=grammar)
+    copies = None
+    if copy_check:                                   # the training set's index, built once into the cache (`copycheck`)
+        from music_gan.copycheck import K, CopyIndex
+        copies = CopyIndex.for_cache(cache)
     rows, spread = {}, {}
 
-    def score(name, clips, token_seqs, extra):
-        rows[name], spread[name] = _music_rows(clips, clip_seconds, codec=codec)
+    def score(name, clips, token_seqs, extra, labels=None, contexts=None):
+        rows[name], spread[name], dropped = _music_rows(clips, clip_seconds, contexts, codec=codec)
+        if dropped:                                   # skipped like a corrupt file; with `labels`, the token columns skip them too
+            what = ', '.join(labels[i] if labels else f'#{i}' for i in dropped)
+            notes_of_run.append(f"{name}: {len(dropped)} of {len(clips)} pieces skipped (no notes, or too few for every metric): {what}")
+            if labels: token_seqs = [t for i, t in enumerate(token_seqs) if i not in set(dropped)]
+        rows[name]['pieces'] = len(clips) - len(dropped)
         rows[name].update(extra)
+        if copies is not None and name != 'training set':
+            kept = [i for i in range(len(clips)) if i not in set(dropped)]
+            found = [copies.longest_copy(load_piece(clips[i], codec=codec).notes) for i in kept]
+            if found:
+                worst = max(range(len(found)), key=lambda j: found[j].notes)
+                rows[name]['copy_notes'] = float(np.mean([m.notes for m in found]))
+                rows[name]['copy_worst'] = float(found[worst].notes)
+                if found[worst].notes:
+                    w = found[worst]; label = labels[kept[worst]] if labels else f'#{kept[worst]}'
+                    notes_of_run.append(f"{name}: longest copy {w.notes} notes ({w.seconds:.1f} s) in {label}, from training piece {w.piece} "
+                                        f"at {w.source_start:.1f}–{w.source_end:.1f} s")
         if bert_model is not None:
             if name != 'training set':
                 try: rows[name]['CA'] = classifier_accuracy(bert_model, [p.tokens for p in held], token_seqs, length=ca_length, seed=seed)['CA']
@@ -570,19 +644,22 @@ def evaluate(data, models:dict, *, bert=None, samples:dict|None=None, n:int=20, 
             raise ValueError(f"{path}: trained with codec {cfg.codec.codec().config()}, the data {data} has {codec.config()}")
         extra = {'NLL': nll(model, held, max_batches=nll_batches)['NLL']}
         conts = continuations(model, held, n, codec=codec, prime_seconds=prime_seconds, seconds=seconds, sampler=gen_sampler, seed=seed)
-        score(name, [c['tokens'] for c in conts], [c['tokens'] for c in conts], extra)
+        score(name, [c['tokens'] for c in conts], [c['tokens'] for c in conts], extra,
+              labels=[f"continuation {i} (prime {c['prime']})" for i, c in enumerate(conts)], contexts=[c['prime_tokens'] for c in conts])
     for name, folder in (samples or {}).items():
         files = sorted(f for f in Path(folder).iterdir() if f.suffix.lower() in ('.mid', '.midi'))
-        clips, seqs = [], []
+        clips, seqs, labels = [], [], []
         for f in files:
-            try: clips.append(midi_to_notes(f)); seqs.append(codec.encode(f))
+            try: clips.append(midi_to_notes(f)); seqs.append(codec.encode(f)); labels.append(str(f))
             except Exception as e: notes_of_run.append(f"{f}: skipped, not a readable MIDI file ({type(e).__name__}: {e})")
         if not clips: raise ValueError(f"{folder}: no readable MIDI files to evaluate")
-        score(name, clips, seqs, {'NLL': float('nan')})
+        score(name, clips, seqs, {'NLL': float('nan')}, labels=labels)
     settings = dict(data=str(data), held_out_split=split, held_out_pieces=len(held), training_pieces=len(train), continuations=n,
                     prime_seconds=prime_seconds, seconds=seconds, clip_seconds=clip_seconds,
                     sampler=f"{sampler} (k={k})" if sampler == 'topk' else f"{sampler} (p={p})" if sampler == 'topp' else sampler,
-                    temperature=temperature, seed=seed, checkpoints={k_: str(v) for k_, v in models.items()},
+                    temperature=temperature, grammar=(f"on (notes at most {gen_sampler.max_note_seconds} s, rests at most {gen_sampler.max_rest_seconds} s)"
+                                                      if grammar else "off (raw sampling, as in the paper)"), seed=seed, checkpoints={k_: str(v) for k_, v in models.items()},
                     sample_folders={k_: str(v) for k_, v in (samples or {}).items()}, bert=str(bert) if bert else None,
-                    ca_block=ca_length, pll_pieces=pll_pieces, pll_tokens=pll_tokens, codec=codec.config())
+                    ca_block=ca_length, pll_pieces=pll_pieces, pll_tokens=pll_tokens, codec=codec.config(),
+                    copy_check=f"longest run of equal onset-interval symbols shared with a training piece, found from {K + 1} notes" if copy_check else 'off')
     return Report(rows, settings, spread, notes_of_run)
