@@ -4,16 +4,84 @@
 
 # %% ../nbs/14_cli.ipynb #64aa84d6
 from __future__ import annotations
-import argparse, re, sys
+import argparse, math, os, re, shlex, shutil, signal, sys
 from pathlib import Path
 
-import numpy as np
-
-from .data import CacheMismatch, prepare
-from .events import EventCodec
-
 # %% auto #0
-__all__ = ['sample', 'export_generator', 'demo', 'parser', 'main']
+__all__ = ['MAX_SECONDS', 'sample', 'export_generator', 'demo', 'parser', 'main']
+
+# %% ../nbs/14_cli.ipynb #f9c3fa8d
+MAX_SECONDS = 3600.0   # the longest `--seconds` of music that `sample` and `evaluate` generate per piece (an hour)
+
+def _checked(kind, what:str, ok):
+    "An argparse `type=`: parse with `kind`, then require `ok(value)`; otherwise one line saying what was expected."
+    def parse(s:str):
+        try: v = kind(s)
+        except ValueError: raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}") from None
+        if not ok(v): raise argparse.ArgumentTypeError(f"expected {what}, got {s}")
+        return v
+    return parse
+
+_positive_int = _checked(int, 'a positive integer', lambda v: v >= 1)
+_natural_int = _checked(int, 'an integer >= 0', lambda v: v >= 0)
+_positive_float = _checked(float, 'a finite positive number', lambda v: math.isfinite(v) and v > 0)
+_probability = _checked(float, 'a probability in (0, 1]', lambda v: 0 < v <= 1)
+_seconds = _checked(float, f'a number of seconds in (0, {MAX_SECONDS:g}]', lambda v: 0 < v <= MAX_SECONDS)
+_pitch = _checked(int, 'a MIDI pitch in 0..127', lambda v: 0 <= v <= 127)
+
+class _Parser(argparse.ArgumentParser):
+    "An argument parser whose errors are one line (`music-gan train: error: argument --max-steps: …`), not a usage block."
+    def error(self, message): self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+# %% ../nbs/14_cli.ipynb #4833acdd
+class _Interrupted(KeyboardInterrupt):
+    "A command stopped by a signal, with the line to print and the exit status (128 + the signal number)."
+    def __init__(self, message:str, code:int=130): super().__init__(message); self.message, self.code = message, code
+
+class _GracefulStop:
+    "While active: the first SIGINT/SIGTERM asks the watched trainers to `request_stop()`; the second exits at once."
+    def __init__(self, name:str='music-gan'): self.name, self.signum, self.trainers, self._old = name, None, [], {}
+
+    def watch(self, trainer):
+        "Stop `trainer` on the first signal (at once if it already came)."
+        if not any(t is trainer for t in self.trainers): self.trainers.append(trainer)
+        if self.signum is not None: self._ask(trainer)
+
+    def _ask(self, trainer) -> bool:
+        stop = getattr(trainer, 'request_stop', None)
+        if stop is not None: stop()
+        return stop is not None
+
+    def _handle(self, signum, frame):
+        if self.signum is not None:
+            print(f"\n{self.name}: interrupted again: exiting now, without saving", file=sys.stderr, flush=True)
+            os._exit(128 + signum)
+        self.signum = signum
+        asked = [self._ask(t) for t in self.trainers]
+        if not asked: raise _Interrupted("interrupted before training started: nothing new to save", 128 + signum)
+        if not all(asked): raise _Interrupted("interrupted: this stage cannot stop after a step, so its last checkpoint stays as it was", 128 + signum)
+        print(f"\n{self.name}: stopping after this step and saving a checkpoint (Ctrl-C again quits at once)", file=sys.stderr, flush=True)
+
+    def __enter__(self):
+        if int(os.environ.get('WORLD_SIZE', '1')) > 1: return self           # torchrun: every process must stop together
+        for s in (signal.SIGINT, signal.SIGTERM):
+            try: self._old[s] = signal.signal(s, self._handle)
+            except ValueError: pass                                          # not the main thread: leave signals alone
+        return self
+
+    def __exit__(self, *exc):
+        for s, h in self._old.items(): signal.signal(s, h)
+        self._old = {}
+
+class _SignalsInterrupt:
+    "While active, SIGTERM interrupts like Ctrl-C (a `KeyboardInterrupt` carrying exit status 143)."
+    def _term(self, signum, frame): raise _Interrupted('terminated', 128 + signum)
+    def __enter__(self):
+        try: self._old = signal.signal(signal.SIGTERM, self._term)
+        except ValueError: self._old = None
+        return self
+    def __exit__(self, *exc):
+        if self._old is not None: signal.signal(signal.SIGTERM, self._old)
 
 # %% ../nbs/14_cli.ipynb #54f54045
 def _default_out(corpus:str) -> str:
@@ -21,19 +89,35 @@ def _default_out(corpus:str) -> str:
     name = Path(corpus.partition(':')[2] or corpus).name or corpus
     return str(Path('data') / (re.sub(r'[^A-Za-z0-9._-]+', '_', name) or 'corpus'))
 
+def _run_prepare(a):
+    from music_gan.data import prepare
+    from music_gan.events import EventCodec
+    lo, hi = a.pitch_range
+    if lo > hi: raise ValueError(f"--pitch-range {lo} {hi}: LO must not exceed HI")
+    out = Path(a.out or _default_out(a.corpus))
+    try:
+        with _SignalsInterrupt():
+            prepare(a.corpus, out, workers=a.workers, limit=a.limit, max_seconds=a.max_seconds, codec=EventCodec(pitch_range=(lo, hi)),
+                    progress=not a.no_progress)
+    except KeyboardInterrupt as e:
+        journal = out / 'journal.jsonl'
+        done = sum(1 for _ in open(journal, encoding='utf-8')) if journal.exists() else 0
+        raise _Interrupted(f"interrupted: the {done} files finished are kept in {out}; run the same command again to read the rest: "
+                           f"music-gan {shlex.join(a.argv)}", getattr(e, 'code', 130)) from None
+
 def _add_prepare(sub):
     p = sub.add_parser('prepare', help='read a corpus into a token cache (resumable)',
-                       description='Read a corpus into a token cache: notes, tokens, manifest.json, skipped.tsv. Re-running finishes an interrupted run.')
-    p.add_argument('--corpus', default='bach', help="bach (default), music21:<collection or folder>, maestro:<dir> or midi:<dir>")
+                       description='Read a corpus into a token cache: notes, tokens, manifest.json, skipped.tsv. Re-running finishes an interrupted run. '
+                                   "music21's corpora (bach, music21:classical, ...) are scores, played at their written tempo and dynamics; "
+                                   'for real performances use maestro:<dir> or a folder of performed MIDI (midi:<dir>).')
+    p.add_argument('--corpus', default='bach', help="bach (default), music21:classical (18 composers' scores), music21:<collection or folder>, maestro:<dir> or midi:<dir>")
     p.add_argument('--out', default=None, help='cache folder (default: data/<corpus name>)')
-    p.add_argument('--workers', type=int, default=None, help='reader processes (default: number of cores, at most 8)')
-    p.add_argument('--limit', type=int, default=None, help='read only the first N files (for a quick look)')
-    p.add_argument('--max-seconds', type=float, default=7200, help='skip pieces longer than this (default 7200)')
-    p.add_argument('--pitch-range', type=int, nargs=2, default=(21, 108), metavar=('LO', 'HI'), help='codec pitch range (default 21 108)')
+    p.add_argument('--workers', type=_positive_int, default=None, help='reader processes (default: number of cores, at most 8)')
+    p.add_argument('--limit', type=_positive_int, default=None, help='read only the first N files (for a quick look)')
+    p.add_argument('--max-seconds', type=_positive_float, default=7200, help='skip pieces longer than this (default 7200)')
+    p.add_argument('--pitch-range', type=_pitch, nargs=2, default=(21, 108), metavar=('LO', 'HI'), help='codec pitch range (default 21 108)')
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
-    p.set_defaults(run=lambda a: prepare(a.corpus, a.out or _default_out(a.corpus), workers=a.workers, limit=a.limit,
-                                         max_seconds=a.max_seconds, codec=EventCodec(pitch_range=tuple(a.pitch_range)),
-                                         progress=not a.no_progress))
+    p.set_defaults(run=_run_prepare)
 
 # %% ../nbs/14_cli.ipynb #fcc8b7c9
 def _parse_sets(items) -> dict:
@@ -47,27 +131,108 @@ def _parse_sets(items) -> dict:
         except (ValueError, SyntaxError): out[key] = value
     return out
 
+_CHECKPOINTS = {'mle': ['checkpoint.pt'], 'mlm': ['checkpoint.pt'], 'gan': ['gan_checkpoint.pt'],
+                'all': ['mle/checkpoint.pt', 'mlm/checkpoint.pt', 'gan/gan_checkpoint.pt']}
+
+def _check_run_folder(out:Path, stage:str, *, resume:bool, overwrite:bool, rank:int=0):
+    "Refuse to train into a folder holding a run unless `resume` or `overwrite` says what to do; with `overwrite`, clear the run."
+    if resume and overwrite: raise ValueError("--resume continues a run and --overwrite replaces it: give one of them")
+    folders = [out / s for s in ('mle', 'mlm', 'gan')] if stage == 'all' else [out]
+    held = [f / n for f in folders for n in ('checkpoint.pt', 'gan_checkpoint.pt', 'log.csv') if (f / n).exists()]
+    if resume:
+        if not any((out / c).exists() for c in _CHECKPOINTS[stage]):
+            raise FileNotFoundError(f"{out}: no checkpoint to resume ({' or '.join(_CHECKPOINTS[stage])}); "
+                                    "leave out --resume to start a new run there")
+    elif held and not overwrite:
+        if all(p.suffix == '.csv' for p in held):                           # a log, no checkpoint: nothing to resume
+            raise FileExistsError(f"{out} holds the log of a run that saved no checkpoint ({', '.join(str(p.relative_to(out)) for p in held)}): "
+                                  "--overwrite replaces it")
+        raise FileExistsError(f"{out} already holds a run ({', '.join(str(p.relative_to(out)) for p in held)}): "
+                              "--resume continues it, --overwrite replaces it")
+    elif held and rank == 0:
+        for f in folders:
+            for n in ('checkpoint.pt', 'gan_checkpoint.pt', 'log.csv', 'loss.png'): (f / n).unlink(missing_ok=True)
+            shutil.rmtree(f / 'tb', ignore_errors=True)
+
+# %% ../nbs/14_cli.ipynb #391de79d
+_WEIGHT_FIELDS = {'generator': ('vocab_size', 'n_layer', 'd_model', 'n_head', 'd_inner'),
+                  'discriminator': ('kind', 'vocab_size', 'n_layer', 'd_model', 'n_head', 'd_inner', 'max_len')}
+
+def _check_init(flag:str, path, cfg, part:str, tasks:tuple):
+    "Refuse an `--init-*` checkpoint of another task, or whose weights were made with another configuration than this run's."
+    from music_gan.config import Config
+    from music_gan.train import load_checkpoint
+    ck = load_checkpoint(path)
+    if ck.get('task') not in tasks: raise ValueError(f"{flag} {path}: a {ck.get('task')!r} checkpoint, expected {' or '.join(map(repr, tasks))}")
+    old = Config.from_dict(ck['config'])
+    diff = [f"codec.{k} {v} in the file, {cfg.codec.__dict__[k]} in this run" for k, v in old.codec.__dict__.items() if v != cfg.codec.__dict__[k]]
+    diff += [f"{part}.{k} {getattr(getattr(old, part), k)} in the file, {getattr(getattr(cfg, part), k)} in this run"
+             for k in _WEIGHT_FIELDS[part] if getattr(getattr(old, part), k) != getattr(getattr(cfg, part), k)]
+    if diff: raise ValueError(f"{flag} {path}: made with another configuration ({'; '.join(diff)}); use the --preset or --set it was trained with")
+
+def _stage_callbacks(stopper:_GracefulStop, total:int, desc:str) -> dict:
+    "Trainer callbacks: watch for Ctrl-C, and a progress bar on stderr (rank 0)."
+    from music_gan.data import progress_bar
+    bar = {}
+    def start(t):
+        stopper.watch(t)
+        if getattr(t, 'rank', 0) == 0: bar['b'] = progress_bar(total, desc, unit='steps', initial=min(t.step, total), every=5)
+    def step(t, scalars):
+        if 'b' in bar: bar['b'].set_postfix(loss=f"{scalars['loss']:.3f}", refresh=False); bar['b'].update(1)
+    def end(t):
+        if 'b' in bar: bar.pop('b').close()
+    return {'start': [start], 'step': [step], 'end': [end]}
+
+def _gan_callback(stopper:_GracefulStop, total:int):
+    "A `train_gan` callback: watch for Ctrl-C, and a progress bar of GAN steps."
+    from music_gan.data import progress_bar
+    bar = {}
+    def callback(g, out):
+        stopper.watch(g)
+        if 'b' not in bar: bar['b'] = progress_bar(total, 'gan', unit='GAN steps', initial=min(g.gan_step - 1, total), every=5)
+        bar['b'].set_postfix(d_real=f"{out['d_real']:.2f}", d_fake=f"{out['d_fake']:.2f}", refresh=False); bar['b'].update(1)
+        if g.gan_step >= total: bar['b'].close()
+    return callback
+
+# %% ../nbs/14_cli.ipynb #db5e20d3
 def _run_train(a):
     from music_gan.config import preset
+    from music_gan.data import TokenCache
     from music_gan.train import train_stage
-    from music_gan.gan import train_gan, train_all
     cfg = preset(a.preset).override(**_parse_sets(a.set))
     if a.batch_size: cfg = cfg.override(**{'train.batch_size': a.batch_size})
-    out = a.out or f'runs/{a.preset}-{a.stage}'
-    if a.stage == 'gan':
-        g = train_gan(cfg, a.data, out, generator_ckpt=a.init_generator, discriminator_ckpt=a.init_discriminator,
-                      max_steps=a.max_steps, resume=a.resume, device=a.device)
-        print(f"trained gan to GAN step {g.gan_step}; checkpoint {g.checkpoint_path}")
-    elif a.stage == 'all':
-        runs = train_all(cfg, a.data, out, mle_steps=a.max_steps, mlm_steps=a.max_steps, gan_steps=a.max_steps, resume=a.resume, device=a.device)
-        print(f"trained mle, mlm and gan under {out}; generator for sampling: {runs['gan'].checkpoint_path}")
-    else:
-        t = train_stage(cfg, a.data, a.stage, out, model=a.model, max_steps=a.max_steps, resume=a.resume, device=a.device, compile=a.compile)
-        if t.rank == 0: print(f"trained {a.stage} to step {t.step}; checkpoint {t.checkpoint_path}; log {t.out_dir / 'log.csv'}")
+    if a.stage != 'gan' and (a.init_generator or a.init_discriminator):
+        raise ValueError(f"--init-generator and --init-discriminator apply to --stage gan only, not {a.stage}")
+    if a.model != 'xl' and a.stage != 'mle': raise ValueError(f"--model {a.model} applies to --stage mle only")
+    TokenCache(a.data, cfg.codec.codec()).manifest()          # no cache, or one of another codec: refused before a file is touched
+    if a.init_generator: _check_init('--init-generator', a.init_generator, cfg, 'generator', ('mle', 'gan'))
+    if a.init_discriminator: _check_init('--init-discriminator', a.init_discriminator, cfg, 'discriminator', ('mlm',))
+    out = Path(a.out or f'runs/{a.preset}-{a.stage}')
+    _check_run_folder(out, a.stage, resume=a.resume, overwrite=a.overwrite, rank=int(os.environ.get('RANK', '0')))
+    rank0, done = int(os.environ.get('RANK', '0')) == 0, None
+    with _GracefulStop('music-gan train') as stopper:
+        for stage in (('mle', 'mlm') if a.stage == 'all' else (a.stage,) if a.stage != 'gan' else ()):
+            folder = out / stage if a.stage == 'all' else out
+            t = train_stage(cfg, a.data, stage, folder, model=a.model, max_steps=a.max_steps, resume=a.resume, device=a.device,
+                            compile=a.compile, callbacks=_stage_callbacks(stopper, a.max_steps or cfg.train.max_steps, stage))
+            done = (f"{stage} step {t.step}", t.checkpoint_path)
+            if stopper.signum is not None: break
+        if a.stage in ('gan', 'all') and stopper.signum is None:
+            from music_gan.gan import train_gan
+            init_g, init_d = (out / 'mle/checkpoint.pt', out / 'mlm/checkpoint.pt') if a.stage == 'all' else (a.init_generator, a.init_discriminator)
+            total = a.max_steps or cfg.gan.max_steps
+            g = train_gan(cfg, a.data, out / 'gan' if a.stage == 'all' else out, generator_ckpt=init_g, discriminator_ckpt=init_d,
+                          max_steps=a.max_steps, resume=a.resume, device=a.device, callback=_gan_callback(stopper, total))
+            done = (f"GAN step {g.gan_step}", g.checkpoint_path)
+    if stopper.signum is not None:
+        again = [x for x in a.argv if x != '--overwrite'] + ([] if '--resume' in a.argv else ['--resume'])
+        raise _Interrupted(f"stopped at {done[0]}; checkpoint {done[1]}; continue with: music-gan {shlex.join(again)}", 128 + stopper.signum)
+    if rank0: print(f"trained to {done[0]}; checkpoint {done[1]}; log {done[1].parent / 'log.csv'}")
 
 def _add_train(sub):
     p = sub.add_parser('train', help='train a stage: mle (generator), mlm (discriminator pre-training), gan, or all three',
-                       description='Train one stage from a token cache made by `music-gan prepare`. Under torchrun, trains with DistributedDataParallel.')
+                       description='Train one stage from a token cache made by `music-gan prepare`. Under torchrun, trains with DistributedDataParallel. '
+                                   'Ctrl-C saves a checkpoint at the current step and prints the command that continues the run.')
     p.add_argument('--preset', default='tiny', help='tiny (default) or paper')
     p.add_argument('--data', required=True, help='a token cache folder (music-gan prepare --out)')
     p.add_argument('--stage', default='mle', choices=('mle', 'mlm', 'gan', 'all'))
@@ -75,27 +240,39 @@ def _add_train(sub):
     p.add_argument('--init-discriminator', default=None, help="gan stage: an mlm checkpoint for the discriminator's encoder (else random)")
     p.add_argument('--model', default='xl', choices=('xl', 'mt'), help='generator for the mle stage: Transformer-XL or the Music Transformer baseline')
     p.add_argument('--out', default=None, help='run folder (default: runs/<preset>-<stage>)')
-    p.add_argument('--max-steps', type=int, default=None, help='steps (GAN steps for gan; each stage for all)')
-    p.add_argument('--batch-size', type=int, default=None)
-    p.add_argument('--resume', action='store_true', help="continue from the run folder's checkpoint")
-    p.add_argument('--device', default='auto')
+    p.add_argument('--max-steps', type=_positive_int, default=None, help='train until this step (GAN steps for gan; each stage for all)')
+    p.add_argument('--batch-size', type=_positive_int, default=None)
+    p.add_argument('--resume', action='store_true', help="continue the run in --out from its checkpoint")
+    p.add_argument('--overwrite', action='store_true', help="replace the run in --out (its checkpoints and log are deleted)")
+    p.add_argument('--device', default='auto', help='auto (default: a GPU if there is one), cpu, cuda or cuda:N')
     p.add_argument('--compile', action='store_true', help='torch.compile the model')
     p.add_argument('--set', nargs='*', metavar='KEY=VALUE', help='configuration overrides, e.g. train.lr=0.001')
     p.set_defaults(run=_run_train)
 
 # %% ../nbs/14_cli.ipynb #97530d4f
 def sample(ckpt, out, *, n:int=4, seconds:float=30.0, prime=None, prime_seconds:float=10.0, sampler:str='topk', k:int=32,
-           p:float=0.9, temperature:float=0.95, seed:int=0, device:str='auto', wav:bool=True, name:str='sample') -> list[Path]:
-    "Write `n` generated pieces (MIDI, and WAV unless `wav=False`) to `out`; their MIDI paths."
+           p:float=0.9, temperature:float=0.95, seed:int=0, device:str='auto', wav:bool=True, name:str='sample', grammar:bool=True,
+           max_note_seconds:float|None=None) -> list[Path]:
+    "Write `n` generated pieces (MIDI, and WAV unless `wav=False`) to `out`, the event grammar on unless `grammar=False` (notes capped at `max_note_seconds`, default `generator.MAX_NOTE_SECONDS`); their MIDI paths."
+    if not (isinstance(n, int) and n >= 1): raise ValueError(f"n must be a positive number of pieces, got {n!r}")
+    if not 0 < seconds <= MAX_SECONDS: raise ValueError(f"seconds must be in (0, {MAX_SECONDS:g}], got {seconds}")
+    if not 0 < prime_seconds <= MAX_SECONDS: raise ValueError(f"prime_seconds must be in (0, {MAX_SECONDS:g}], got {prime_seconds}")
+    if not name or Path(name).name != name: raise ValueError(f"name must be a plain file name (no folder), got {name!r}")
+    if prime is not None and not Path(prime).is_file(): raise FileNotFoundError(f"{prime}: no such MIDI file to prime with")
+    if Path(out).exists() and not Path(out).is_dir(): raise NotADirectoryError(f"{out}: a file, not a folder to write the pieces in")
     import torch
+    from music_gan.events import EventCodec
     from music_gan.generator import generate_seconds, prime_from_midi
     from music_gan.metrics import make_sampler
-    from music_gan.train import model_from_checkpoint, pick_device
+    from music_gan.train import model_from_checkpoint, pick_device, CheckpointMismatch
     from music_gan.listen import midi_to_wav
     dev = pick_device(device)
     model, cfg = model_from_checkpoint(ckpt, device=dev)
+    if not hasattr(model, 'generate'): raise CheckpointMismatch(f"{ckpt}: a {type(model).__name__} (discriminator) checkpoint holds no generator; give an mle, mt or gan checkpoint")
     codec = cfg.codec.codec()
-    chooser = make_sampler(sampler, k=k, p=p, temperature=temperature)
+    from music_gan.generator import MAX_NOTE_SECONDS
+    chooser = make_sampler(sampler, k=k, p=p, temperature=temperature, grammar=grammar,
+                           max_note_seconds=MAX_NOTE_SECONDS if max_note_seconds is None else max_note_seconds)
     start = prime_from_midi(prime, prime_seconds, codec) if prime is not None else torch.tensor([[EventCodec.START]])
     pieces = generate_seconds(model, start.repeat(n, 1).to(dev), seconds, chooser, codec=codec, seed=seed)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -109,37 +286,47 @@ def sample(ckpt, out, *, n:int=4, seconds:float=30.0, prime=None, prime_seconds:
 
 def _run_sample(a):
     paths = sample(a.ckpt, a.out, n=a.n, seconds=a.seconds, prime=a.prime, prime_seconds=a.prime_seconds, sampler=a.sampler,
-                   k=a.k, p=a.p, temperature=a.temperature, seed=a.seed, device=a.device, wav=not a.no_wav, name=a.name)
-    print(f"wrote {len(paths)} pieces to {a.out}: " + ', '.join(p.name for p in paths))
+                   k=a.k, p=a.p, temperature=a.temperature, seed=a.seed, device=a.device, wav=not a.no_wav, name=a.name,
+                   grammar=not a.no_grammar, max_note_seconds=a.max_note_seconds)
+    print(f"wrote {len(paths)} pieces to {a.out} (event grammar {'off: raw sampling, as in the paper' if a.no_grammar else 'on'}): "
+          + ', '.join(p.name for p in paths))
 
 def _add_sample(sub):
     p = sub.add_parser('sample', help='generate music from a checkpoint (MIDI and WAV)')
     p.add_argument('--ckpt', required=True, help='a generator checkpoint (mle, gan or mt)')
     p.add_argument('--out', default='samples')
-    p.add_argument('--n', type=int, default=4, help='pieces to generate (as one batch)')
-    p.add_argument('--seconds', type=float, default=30.0, help='music to generate after the prime')
+    p.add_argument('--n', type=_positive_int, default=4, help='pieces to generate (as one batch)')
+    p.add_argument('--seconds', type=_seconds, default=30.0, help=f'music to generate after the prime (at most {MAX_SECONDS:g})')
     p.add_argument('--prime', default=None, help='a MIDI file whose beginning primes the model')
-    p.add_argument('--prime-seconds', type=float, default=10.0)
+    p.add_argument('--prime-seconds', type=_seconds, default=10.0)
     p.add_argument('--sampler', default='topk', choices=('random', 'topk', 'topp'))
-    p.add_argument('--k', type=int, default=32); p.add_argument('--p', type=float, default=0.9)
-    p.add_argument('--temperature', type=float, default=0.95)
-    p.add_argument('--seed', type=int, default=0); p.add_argument('--device', default='auto')
+    p.add_argument('--k', type=_positive_int, default=32); p.add_argument('--p', type=_probability, default=0.9)
+    p.add_argument('--temperature', type=_positive_float, default=0.95)
+    p.add_argument('--seed', type=_natural_int, default=0); p.add_argument('--device', default='auto')
     p.add_argument('--no-wav', action='store_true', help='MIDI only')
+    p.add_argument('--no-grammar', action='store_true', help="sample raw, as the paper did (default: the event grammar masks broken MIDI: orphan NOTE_OFFs, notes over 2.5 s, rests over 2 s)")
+    p.add_argument('--max-note-seconds', type=_positive_float, default=None, metavar='S',
+                   help='with the grammar: the longest a note may sound (default 2.5, the 99.9th percentile of the default corpus; '
+                        'for other music, generator.note_length_cap of its cache)')
     p.add_argument('--name', default='sample', help='file names: NAME_0.mid, NAME_1.mid, …')
     p.set_defaults(run=_run_sample)
 
 # %% ../nbs/14_cli.ipynb #38dc0047
 def export_generator(ckpt, out, *, half:bool=False) -> Path:
     "Write the generator of a training checkpoint (mle, mt or gan) as a small checkpoint: weights, config, provenance."
-    import torch
     from music_gan.train import load_checkpoint, save_checkpoint, CheckpointMismatch
+    out = Path(out)
+    if out.is_dir(): raise IsADirectoryError(f"--out {out} is a folder; give a file name such as {out / 'generator.pt'}")
+    if out.exists() and (out.samefile(ckpt) if Path(ckpt).exists() else False):
+        raise FileExistsError(f"--out {out} is the checkpoint being exported; write the export to another file")
+    if out.exists() and out.name in ('checkpoint.pt', 'gan_checkpoint.pt'):
+        raise FileExistsError(f"--out {out} is a training run's checkpoint; write the export to another file")
     ck = load_checkpoint(ckpt)
     task = ck.get('task')
     if task not in ('mle', 'mt', 'gan'): raise CheckpointMismatch(f"{ckpt}: a {task!r} checkpoint holds no generator (mle, mt or gan)")
     inner = ck['mle'] if task == 'gan' else ck
     state = {k: v.half() if half and v.is_floating_point() else v for k, v in inner['model'].items()}
     meta = {'source': str(ckpt), 'source_task': task, 'step': inner.get('step'), 'gan_step': ck.get('gan_step')}
-    out = Path(out)
     save_checkpoint(out, {'version': 1, 'task': inner.get('task', 'mle'), 'config': ck['config'], 'model': state, 'exported': meta})
     return out
 
@@ -149,7 +336,8 @@ def _run_export(a):
 
 def _add_export(sub):
     p = sub.add_parser('export', help='keep only the generator of a checkpoint (weights, config, provenance): a small file to share')
-    p.add_argument('--ckpt', required=True, help='an mle, mt or gan checkpoint'); p.add_argument('--out', required=True)
+    p.add_argument('--ckpt', required=True, help='an mle, mt or gan checkpoint')
+    p.add_argument('--out', required=True, help="the file to write (never the --ckpt itself, nor a run's checkpoint.pt)")
     p.add_argument('--half', action='store_true', help='store the weights in float16')
     p.set_defaults(run=_run_export)
 
@@ -160,6 +348,7 @@ def _named(specs:list[str]|None) -> dict:
     for spec in specs or []:
         name, sep, path = spec.partition('=')
         name, path = (name, path) if sep and not Path(spec).exists() else (Path(spec).parent.name or Path(spec).stem, spec)
+        if not name or not path: raise ValueError(f"{spec!r}: give PATH or NAME=PATH")
         if not Path(path).exists(): raise FileNotFoundError(f"{path}: no such file or folder")
         base, i = name, 2
         while name in out: name, i = f'{base}-{i}', i + 1
@@ -171,13 +360,22 @@ def _run_evaluate(a):
     from music_gan.train import pick_device
     models, samples = _named(a.ckpt), _named(a.samples)
     if not models and not samples: raise ValueError("give at least one --ckpt or --samples to evaluate")
+    from music_gan.train import load_checkpoint
+    for path in models.values():
+        if (task := load_checkpoint(path).get('task')) not in ('mle', 'mt', 'gan'):
+            raise ValueError(f"--ckpt {path}: a {task!r} checkpoint holds no generator (mle, mt or gan; the MLM checkpoint goes to --bert)")
     report = evaluate(a.data, models, bert=a.bert, samples=samples, n=a.n, clip_seconds=a.clip_seconds, prime_seconds=a.prime_seconds,
                       seconds=a.seconds, sampler=a.sampler, k=a.k, p=a.p, temperature=a.temperature, seed=a.seed, split=a.split,
                       nll_batches=a.nll_batches, ca_length=a.ca_length, device=pick_device(a.device))
-    report.settings['command'] = 'music-gan evaluate ' + ' '.join(a.argv)
+    report.settings['command'] = 'music-gan ' + shlex.join(a.argv)
     paths = report.write(a.out)
     print(report.markdown())
     print('wrote ' + ', '.join(str(p) for p in paths.values()))
+    if a.by_window:                                       # exposure-bias curves (music_gan.compare.by_window)
+        from music_gan.compare import by_window
+        bw = by_window(a.data, models, bert=a.bert, window_seconds=a.by_window, seconds=a.long_seconds, n=a.n, prime_seconds=a.prime_seconds,
+                       sampler=a.sampler, k=a.k, p=a.p, temperature=a.temperature, seed=a.seed, split=a.split, device=pick_device(a.device))
+        print('wrote ' + ', '.join(str(p) for p in bw.write(a.out).values()))
 
 def _add_evaluate(sub):
     p = sub.add_parser('evaluate', help="the paper's Table 2 (NLL, music metrics, CA, PLL) for checkpoints and sample folders")
@@ -186,65 +384,78 @@ def _add_evaluate(sub):
     p.add_argument('--samples', action='append', help='a folder of MIDI continuations made elsewhere, or NAME=FOLDER; repeatable')
     p.add_argument('--bert', default=None, help='the MLM-pre-trained BERT checkpoint for CA and PLL (e.g. <run>/mlm/checkpoint.pt)')
     p.add_argument('--out', default='report'); p.add_argument('--split', default='test', choices=('test', 'validation'))
-    p.add_argument('--n', type=int, default=20, help='continuations per model')
-    p.add_argument('--clip-seconds', type=float, default=30.0, help='length of the clips the music metrics see')
-    p.add_argument('--prime-seconds', type=float, default=10.0); p.add_argument('--seconds', type=float, default=30.0)
+    p.add_argument('--n', type=_positive_int, default=20, help='continuations per model')
+    p.add_argument('--clip-seconds', type=_seconds, default=30.0, help='length of the clips the music metrics see')
+    p.add_argument('--prime-seconds', type=_seconds, default=10.0); p.add_argument('--seconds', type=_seconds, default=30.0)
     p.add_argument('--sampler', default='topk', choices=('random', 'topk', 'topp'))
-    p.add_argument('--k', type=int, default=32); p.add_argument('--p', type=float, default=0.9)
-    p.add_argument('--temperature', type=float, default=0.95)
-    p.add_argument('--nll-batches', type=int, default=None, help='at most this many held-out batches for NLL (default: all)')
-    p.add_argument('--ca-length', type=int, default=128, help='tokens per block for CA (the official 128)')
-    p.add_argument('--seed', type=int, default=0); p.add_argument('--device', default='auto')
+    p.add_argument('--k', type=_positive_int, default=32); p.add_argument('--p', type=_probability, default=0.9)
+    p.add_argument('--temperature', type=_positive_float, default=0.95)
+    p.add_argument('--nll-batches', type=_positive_int, default=None, help='at most this many held-out batches for NLL (default: all)')
+    p.add_argument('--ca-length', type=_positive_int, default=128, help='tokens per block for CA (the official 128)')
+    p.add_argument('--seed', type=_natural_int, default=0); p.add_argument('--device', default='auto')
+    p.add_argument('--by-window', type=_seconds, default=None, metavar='SECONDS', help='also write by_window.csv and exposure.png: --long-seconds continuations cut into windows of SECONDS')
+    p.add_argument('--long-seconds', type=_seconds, default=120.0, help='length of the continuations for --by-window (default 120)')
     p.set_defaults(run=_run_evaluate)
-
-# %% ../nbs/14_cli.ipynb #8011f128
-from .events import EventCodec
 
 # %% ../nbs/14_cli.ipynb #59686b6b
 def _note_stats(midi_path) -> dict:
     "The paper's music metrics of a generated piece (the whole file, prime included), with its notes and length; NaN as None."
+    import numpy as np
     from music_gan.events import midi_to_notes
     from music_gan.metrics import music_metrics
     n = midi_to_notes(midi_path)
     facts = {'notes': len(n), 'seconds': round(n.duration, 2) if len(n) else 0.0}
     return facts | {k: None if np.isnan(v) else round(float(v), 3) for k, v in music_metrics(n).items()}
 
-def demo(out='runs/demo', *, quick:bool=False, device:str='auto', workers:int|None=None) -> dict:
-    "Prepare the default corpus, train all three stages of the tiny preset, sample, and summarise under `out`."
+def demo(out='runs/demo', *, quick:bool=False, device:str='auto', workers:int|None=None, seeds:int|None=None) -> dict:
+    "Prepare the default corpus, train the tiny preset's three stages and the GAN stage's fair baseline, sample, compare and summarise under `out`."
     import json, time
+    import numpy as np
     from tqdm.auto import tqdm
     from music_gan.config import preset
-    from music_gan.data import TokenCache
-    from music_gan.gan import train_gan
+    from music_gan.data import TokenCache, prepare
+    from music_gan.compare import train_pair, compare, by_window
     from music_gan.train import train_stage
     t0, out = time.perf_counter(), Path(out)
+    marks = []                                                   # (stage, start time): the wall time of each stage
+    def stage(name:str, text:str):
+        marks.append((name, time.perf_counter())); print(text)
     steps = dict(mle=30, mlm=20, gan=4) if quick else dict(mle=2000, mlm=600, gan=100)
+    seeds = tuple(range(seeds or (1 if quick else 2)))
     cfg = preset('tiny').override(**{'train.max_steps': steps['mle'], 'train.eval_interval': max(steps['mle'] // 4, 10),
                                      'train.log_interval': 10, 'gan.max_steps': steps['gan']})
-    print(f"== 1/6 prepare the default corpus (music21's Bach) → {out / 'data'}")
+    stage('prepare', f"== 1/7 prepare the default corpus (music21's Bach) → {out / 'data'}")
     prepare('bach', out / 'data', workers=workers, limit=12 if quick else None, progress=True)
-    def bar(stage, total):
-        b = tqdm(total=total, desc=stage, unit='step')
+    def bar(label, total):
+        b = tqdm(total=total, desc=label, unit='step')
         return b, {'step': [lambda t, scalars: (b.update(1), b.set_postfix(loss=f"{scalars['loss']:.3f}"))]}
     summary = {'device': str(device), 'steps': steps}
-    for i, stage in enumerate(('mle', 'mlm'), start=2):
-        print(f"== {i}/6 train {stage} ({'the Transformer-XL generator' if stage == 'mle' else 'SpanBERT pre-training of the BERT discriminator'})")
-        b, cbs = bar(stage, steps[stage])
-        t = train_stage(cfg, out / 'data', stage, out / stage, max_steps=steps[stage], resume=True, device=device, callbacks=cbs)
+    for i, name in enumerate(('mle', 'mlm'), start=2):
+        stage(name, f"== {i}/7 train {name} ({'the Transformer-XL generator' if name == 'mle' else 'SpanBERT pre-training of the BERT discriminator'})")
+        b, cbs = bar(name, steps[name])
+        t = train_stage(cfg, out / 'data', name, out / name, max_steps=steps[name], resume=True, device=device, callbacks=cbs)
         b.close()
-        summary[stage] = {k: round(v, 4) for k, v in t.evaluate().items()}
+        summary[name] = {k: round(v, 4) for k, v in t.evaluate().items()}
         summary['device'] = str(t.device)
-    print("== 4/6 train the GAN (5 NLL steps : 1 GAN step, RSGAN, frozen 'emb' layer)")
-    b = tqdm(total=steps['gan'], desc='gan', unit='step')
-    g = train_gan(cfg, out / 'data', out / 'gan', generator_ckpt=out / 'mle/checkpoint.pt', discriminator_ckpt=out / 'mlm/checkpoint.pt',
-                  max_steps=steps['gan'], resume=True, device=device,
-                  callback=lambda t, o: (b.update(1), b.set_postfix(d_real=f"{o['d_real']:.2f}", d_fake=f"{o['d_fake']:.2f}", beta=f"{o['beta']:.1f}")))
+    stage('gan + baseline', f"== 4/7 train the GAN ({cfg.gan.nll_steps} NLL steps : 1 GAN step, {cfg.gan.loss.upper()}) and its baseline "
+          f"(the same run with the GAN steps switched off), seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}")
+    b = tqdm(total=2 * steps['gan'] * len(seeds), desc='gan + baseline', unit='cycle')
+    runs = train_pair(cfg, out / 'data', out, seeds=seeds, generator_ckpt=out / 'mle/checkpoint.pt', discriminator_ckpt=out / 'mlm/checkpoint.pt',
+                      max_steps=steps['gan'], resume=True, device=device, callback=lambda t, o: b.update(1))
     b.close()
-    summary['gan'] = {k: round(v, 4) for k, v in g.mle.evaluate().items()}
-    print("== 5/6 sample: continuations of the first 10 s of held-out pieces, from the MLE and the GAN generators")
+    evals = {kind: [g.mle.evaluate() for g in gs] for kind, gs in runs.items()}
+    summary['gan'], summary['baseline'] = ({k: round(v, 4) for k, v in evals[kind][0].items()} for kind in ('gan', 'baseline'))
+    per_seed = {kind: [e.get('validation_nll', float('nan')) for e in evals[kind]] for kind in ('baseline', 'gan')}
+    summary['comparison'] = {f'{kind}_validation_nll': round(float(np.mean(v)), 4) for kind, v in per_seed.items()}
+    summary['protocol'] = {'seeds': list(seeds), 'validation_nll_per_seed': {k: [round(x, 4) for x in v] for k, v in per_seed.items()},
+                           'gan_steps': steps['gan'], 'nll_steps_per_gan_step': cfg.gan.nll_steps,
+                           'baseline': 'the GAN stage with its GAN steps switched off (music_gan.compare.train_baseline): the same MLE '
+                                       'checkpoint, the same NLL steps on the same batches in the same order, the same seed',
+                           'note': f"{len(seeds)} seed(s) per arm: fewer than the 3 a full comparison asks for, to keep the demo short; "
+                                   f"`comparison` holds the means over seeds" if len(seeds) < 3 else "`comparison` holds the means over seeds"}
+    stage('sample', "== 5/7 sample: continuations of the first 10 s of held-out pieces, from the MLE and the GAN generators")
     cache = TokenCache(out / 'data')
     held_out = [r for r in cache.manifest()['pieces'] if r['split'] != 'train'][:2 if quick else 3]
-    codec = cfg.codec.codec()
     summary['samples'] = {}
     for j, rec in enumerate(held_out):
         from music_gan.events import Notes, notes_to_midi
@@ -255,36 +466,52 @@ def demo(out='runs/demo', *, quick:bool=False, device:str='auto', workers:int|No
             paths = sample(ckpt, out / 'samples', n=1, seconds=5 if quick else 30, prime=prime_midi, prime_seconds=10,
                            seed=j, device=device, name=f'{model_name}_prime{j}')
             summary['samples'][paths[0].name] = {'prime': rec['id'], **_note_stats(paths[0])}
-    print("== 6/6 evaluate: the paper's Table 2 for both generators (music metrics of continuations, NLL, CA, PLL)")
-    from music_gan.metrics import evaluate
-    report = evaluate(out / 'data', {'Transformer-XL (MLE)': out / 'mle/checkpoint.pt', 'Transformer-GAN': out / 'gan/gan_checkpoint.pt'},
-                      bert=out / 'mlm/checkpoint.pt', n=2 if quick else 6, prime_seconds=10, seconds=5 if quick else 30,
-                      clip_seconds=5 if quick else 30, ca_length=16 if quick else 128, device=summary['device'], log=lambda *a: None)
+    stage('compare', "== 6/7 compare: the paper's Table 2 for MLE, baseline and GAN, mean [95 % interval] over seeds and primes, paired tests")
+    models = {'Transformer-XL (MLE)': out / 'mle/checkpoint.pt', 'Baseline (NLL steps only)': [g.checkpoint_path for g in runs['baseline']],
+              'Transformer-GAN': [g.checkpoint_path for g in runs['gan']]}
+    report = compare(out / 'data', models, bert=out / 'mlm/checkpoint.pt', n=2 if quick else 6, prime_seconds=10, seconds=5 if quick else 30,
+                     clip_seconds=5 if quick else 30, ca_length=16 if quick else 128, nll_pieces=2 if quick else None,
+                     n_boot=200 if quick else 2000, device=summary['device'], log=lambda *a: None)
+    report.notes.append(summary['protocol']['note'])
     report.write(out / 'report')
     summary['report'] = json.loads(report.to_json())['rows']
+    window_s, long_s = (5.0, 10.0) if quick else (10.0, 120.0)
+    stage('exposure', f"== 7/7 exposure bias: {long_s:g} s continuations by baseline and GAN (seed 0), in windows of {window_s:g} s")
+    bw = by_window(out / 'data', {k: models[k][:1] for k in ('Baseline (NLL steps only)', 'Transformer-GAN')}, bert=out / 'mlm/checkpoint.pt',
+                   window_seconds=window_s, seconds=long_s, n=1 if quick else 3, ca_length=16 if quick else 64,
+                   n_boot=200 if quick else 1000, device=summary['device'], log=lambda *a: None)
+    bw.write(out / 'report')
+    summary['exposure'] = {'csv': 'report/by_window.csv', 'png': 'report/exposure.png', 'seconds': long_s, 'window_seconds': window_s,
+                           'primes': bw.settings['primes'], 'seeds': 1, 'note': 'seed 0 of each arm only, to keep the demo short'}
+    marks.append(('done', time.perf_counter()))
     summary['seconds'] = round(time.perf_counter() - t0, 1)
+    summary['stage_seconds'] = {a: round(t2 - t1, 1) for (a, t1), (_, t2) in zip(marks, marks[1:])}
     (out / 'summary.json').write_text(json.dumps(summary, indent=1))
     print(report.markdown().split('\n\n')[0])
     print(f"\n== done in {summary['seconds']:.0f} s on {summary['device']}. Under {out}/:")
-    print(f"  mle/, mlm/, gan/   checkpoints, log.csv and loss.png of each stage")
+    print(f"  mle/, mlm/, gan/, baseline/   checkpoints, log.csv and loss.png of each stage (other seeds: gan-seedN/, baseline-seedN/)")
     print(f"  samples/           {len(summary['samples'])} continuations as .mid and .wav (and the primes)")
-    print(f"  report/            the Table 2-style report (report.md, .csv, .json) and its settings")
-    print(f"  summary.json       validation NLL per stage, the music metrics of each sample and the report's rows")
-    print(f"  validation NLL per token: after MLE {summary['mle'].get('validation_nll', float('nan')):.3f}, "
-          f"after the GAN {summary['gan'].get('validation_nll', float('nan')):.3f}")
+    print(f"  report/            the Table 2 report with intervals and tests (report.md, .csv, .json), by_window.csv, exposure.png")
+    print(f"  summary.json       validation NLL per stage, the comparison, the music metrics of each sample and the report's rows")
+    c = summary['comparison']
+    print(f"  validation NLL per token: after MLE {summary['mle'].get('validation_nll', float('nan')):.3f}; mean over {len(seeds)} seed(s): "
+          f"baseline {c['baseline_validation_nll']:.3f}, GAN {c['gan_validation_nll']:.3f} "
+          f"(GAN / baseline {c['gan_validation_nll'] / c['baseline_validation_nll']:.3f})")
     return summary
 
 def _add_demo(sub):
     p = sub.add_parser('demo', help='the whole method on the default corpus: prepare, train three stages, sample (the main job)')
     p.add_argument('--out', default='runs/demo'); p.add_argument('--device', default='auto')
     p.add_argument('--quick', action='store_true', help='a minute-long version (a few files and steps)')
-    p.add_argument('--workers', type=int, default=None)
-    p.set_defaults(run=lambda a: demo(a.out, quick=a.quick, device=a.device, workers=a.workers))
+    p.add_argument('--workers', type=_positive_int, default=None)
+    p.add_argument('--seeds', type=_positive_int, default=None, help='seeds of the GAN stage and its baseline (default 2; 1 with --quick)')
+    p.set_defaults(run=lambda a: demo(a.out, quick=a.quick, device=a.device, workers=a.workers, seeds=a.seeds))
 
 # %% ../nbs/14_cli.ipynb #3c09b685
 def parser() -> argparse.ArgumentParser:
     "The `music-gan` argument parser."
-    ap = argparse.ArgumentParser(prog='music-gan', description='Symbolic music generation with Transformer-GANs: the music_gan kit.')
+    ap = _Parser(prog='music-gan', description='Symbolic music generation with Transformer-GANs: the music_gan kit.')
+    ap.add_argument('--debug', action='store_true', help='show the full traceback of an error (anywhere on the line)')
     sub = ap.add_subparsers(dest='command', required=True, metavar='COMMAND')
     _add_prepare(sub)
     _add_train(sub)
@@ -294,12 +521,33 @@ def parser() -> argparse.ArgumentParser:
     _add_demo(sub)
     return ap
 
+def _one_line(e:BaseException) -> str:
+    "The first line of an error's message (at most 400 characters), saying where the rest is."
+    lines = str(e).strip().splitlines() or [type(e).__name__]
+    more = len(lines) > 1 or len(lines[0]) > 400
+    return lines[0][:400] + (' … (--debug shows all of it)' if more else '')
+
+_USER_ERRORS = (ValueError, OSError, RuntimeError, ImportError)   # bad input or environment: a message, not a traceback
+
 def main(argv:list[str]|None=None) -> int:
-    "Entry point of the `music-gan` command; returns the exit status."
-    args = parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)   # recorded in reports
+    "Entry point of the `music-gan` command; returns the exit status: 0, 2 for a user's mistake, 130/143 when interrupted, 1 for a bug."
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = '--debug' in argv
+    argv = [x for x in argv if x != '--debug']
+    try: args = parser().parse_args(argv)
+    except SystemExit as e: return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    args.argv, args.debug = argv, debug                      # recorded in reports
+    name = f"music-gan {args.command}"
     try: args.run(args)
-    except (ValueError, FileNotFoundError, CacheMismatch, RuntimeError) as e:
-        print(f"music-gan {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt as e:
+        if debug: import traceback; traceback.print_exc()
+        print(f"{name}: {getattr(e, 'message', None) or 'interrupted'}", file=sys.stderr)
+        return getattr(e, 'code', 130)
+    except Exception as e:
+        if debug: import traceback; traceback.print_exc()
+        if isinstance(e, _USER_ERRORS):
+            print(f"{name}: error: {_one_line(e)}", file=sys.stderr)
+            return 2
+        print(f"{name}: internal error: {type(e).__name__}: {_one_line(e)} (a bug: --debug shows the traceback)", file=sys.stderr)
+        return 1
     return 0

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #6cb456ce
 from __future__ import annotations
-import csv, hashlib, heapq, json, os, re, sys, time, warnings
+import csv, hashlib, heapq, json, os, re, signal, sys, time, warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -17,10 +17,10 @@ from tqdm.auto import tqdm
 from .events import EventCodec, Notes, Augment, InvalidMIDI, midi_to_notes, notes_to_midi, midi_bytes
 
 # %% auto #0
-__all__ = ['SPLITS', 'SCORE_SUFFIXES', 'MIDI_SUFFIXES', 'CORPUS_COLLECTIONS', 'hash_split', 'Piece', 'Skip', 'Entry', 'SkipPiece',
-           'score_to_notes', 'Music21Source', 'MaestroSource', 'MidiFolderSource', 'source_from_spec', 'random_notes',
-           'write_midi_fixtures', 'CacheMismatch', 'Summary', 'TokenCache', 'CachedPiece', 'XLStream', 'Crops',
-           'prepare']
+__all__ = ['SPLITS', 'SCORE_SUFFIXES', 'MIDI_SUFFIXES', 'CORPUS_SETS', 'CORPUS_COLLECTIONS', 'hash_split', 'Piece', 'Skip',
+           'Entry', 'SkipPiece', 'score_to_notes', 'Music21Source', 'MaestroSource', 'MidiFolderSource',
+           'source_from_spec', 'random_notes', 'write_midi_fixtures', 'CacheMismatch', 'Summary', 'TokenCache',
+           'LineProgress', 'progress_bar', 'CachedPiece', 'XLStream', 'Crops', 'prepare']
 
 # %% ../nbs/01_data.ipynb #1d61ba0b
 SPLITS = ('train', 'validation', 'test')
@@ -103,6 +103,15 @@ def _files(root:Path, suffixes) -> list[Path]:
     "Files under `root` (recursively) with one of `suffixes` (any case), sorted."
     return sorted(p for p in Path(root).rglob('*') if p.is_file() and p.suffix.lower() in suffixes)
 
+def _text_name(name:str) -> str:
+    "A file name as text: bytes that are not UTF-8 (which Python keeps as surrogates) written as `\\xNN` escapes."
+    return name.encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')
+
+def _is_text(name:str) -> bool:
+    "Whether a file name is valid UTF-8 (has no undecodable bytes)."
+    try: name.encode('utf-8'); return True
+    except UnicodeEncodeError: return False
+
 def _one_file_per_work(paths) -> list[Path]:
     "One file per work (same folder and name, another format), the first in `SCORE_SUFFIXES + MIDI_SUFFIXES` order, sorted."
     rank = {s: i for i, s in enumerate(SCORE_SUFFIXES + MIDI_SUFFIXES)}
@@ -130,10 +139,11 @@ class Music21Source:
 
     @classmethod
     def corpus(cls, name:str='bach') -> 'Music21Source':
-        "The files music21's bundled corpus lists for `name` (a composer or collection: bach, palestrina, essenFolksong, …)."
+        "The files music21's bundled corpus lists for `name` (a composer or collection: bach, palestrina, essenFolksong, …, or a set such as classical)."
         from music21 import corpus
         root = Path(corpus.getCorePaths()[0]).parents[1] if corpus.getCorePaths() else Path('.')
-        files = _one_file_per_work(Path(p) for p in corpus.getComposer(name) if Path(p).suffix.lower() in SCORE_SUFFIXES + MIDI_SUFFIXES)
+        files = _one_file_per_work(Path(p) for n in CORPUS_SETS.get(name, (name,)) for p in corpus.getComposer(n)
+                                   if Path(p).suffix.lower() in SCORE_SUFFIXES + MIDI_SUFFIXES)
         if not files: raise ValueError(f"music21's corpus has no score files for {name!r}; try one of {', '.join(CORPUS_COLLECTIONS)}")
         return cls(str(root), [str(p) for p in files], f'music21:{name}')
 
@@ -144,7 +154,7 @@ class Music21Source:
         return cls(str(root), [str(p) for p in _files(root, SCORE_SUFFIXES)], f'music21:{root}')
 
     def entries(self) -> list[Entry]:
-        return [Entry(str(Path(p).relative_to(self.root)), p) for p in self.files]
+        return [Entry(_text_name(str(Path(p).relative_to(self.root))), p) for p in self.files]
 
     def read(self, entry:Entry, max_seconds:float=7200) -> tuple[list[Piece], list[Skip]]:
         "Pieces of one file (one per tune for collections) and the tunes skipped."
@@ -169,7 +179,11 @@ class Music21Source:
         return pieces, skips
 
 # %% ../nbs/01_data.ipynb #d1c0083e
+CORPUS_SETS = {'classical': ('bach', 'palestrina', 'monteverdi', 'haydn', 'mozart', 'beethoven', 'handel', 'corelli', 'cpebach',
+                             'schubert', 'chopin', 'joplin', 'verdi', 'weber', 'josquin', 'ciconia', 'luca', 'trecento')}
+
 CORPUS_COLLECTIONS = {
+    'classical': "Scores of art music from the 14th to the 20th century: the 18 composers of CORPUS_SETS['classical'], about 1,800 files",
     'bach': "Bach: 410 works, mostly four-part chorales (3.9 h, 280k tokens)",
     'palestrina': "Palestrina: 1,318 Humdrum pieces (masses and motets)",
     'monteverdi': "Monteverdi: 49 madrigals",
@@ -226,7 +240,7 @@ class MidiFolderSource:
 
     def entries(self) -> list[Entry]:
         root = _folder(self.root)
-        return [Entry(str(p.relative_to(root)), str(p)) for p in _files(root, MIDI_SUFFIXES)]
+        return [Entry(_text_name(str(p.relative_to(root))), str(p)) for p in _files(root, MIDI_SUFFIXES)]
 
     def read(self, entry:Entry, max_seconds:float=7200) -> tuple[list[Piece], list[Skip]]:
         data = Path(entry.path).read_bytes()
@@ -287,6 +301,7 @@ def _file_name(piece_id:str) -> str:
 # %% ../nbs/01_data.ipynb #2529a90f
 def _read_entry(source, entry:Entry, codec:EventCodec, max_seconds:float) -> tuple[Entry, list, list]:
     "Worker: `(entry, [(Piece, tokens)], [Skip])`; never raises for bad input."
+    if not _is_text(entry.path): return entry, [], [Skip(entry.id, f"{entry.id}: the file name is not valid UTF-8; rename the file to include it")]
     try: pieces, skips = source.read(entry, max_seconds=max_seconds)
     except SkipPiece as e: return entry, [], [Skip(entry.id, str(e))]
     except (InvalidMIDI, FileNotFoundError, OSError) as e: return entry, [], [Skip(entry.id, str(e))]
@@ -300,7 +315,8 @@ def _read_entry(source, entry:Entry, codec:EventCodec, max_seconds:float) -> tup
 
 _WORKER_ARGS = None
 def _init_worker(source, codec:EventCodec, max_seconds:float):
-    "Worker start-up: receive the source and codec once, not once per entry."
+    "Worker start-up: receive the source and codec once, not once per entry; leave Ctrl-C and SIGTERM to the main process."
+    signal.signal(signal.SIGINT, signal.SIG_IGN); signal.signal(signal.SIGTERM, signal.SIG_DFL)
     global _WORKER_ARGS; _WORKER_ARGS = (source, codec, max_seconds)
 
 def _read_entry_in_worker(entry:Entry):
@@ -371,7 +387,55 @@ def _write_piece(self, piece:Piece, tokens:np.ndarray) -> dict:
 
 TokenCache._read_journal, TokenCache._write_piece = _read_journal, _write_piece
 
+# %% ../nbs/01_data.ipynb #c8eddfd4
+class LineProgress:
+    "A progress report for logs: one line every `every` percent (and at the end); the part of tqdm's API the kit uses."
+    def __init__(self, total:int|None=None, desc:str='', *, unit:str='it', every:int=10, file=None, initial:int=0, disable:bool=False):
+        self.total, self.desc, self.unit, self.every, self.file, self.disable = total, desc, unit, every, file or sys.stderr, disable
+        self.n = self.start = initial; self.postfix, self.t0, self.closed = '', time.perf_counter(), False
+        self.last = int(100 * initial / total) // every * every if total else 0    # the percentage last reported
+
+    def update(self, n:int=1):
+        self.n += n
+        if self.total and not self.disable and (pct := int(100 * self.n / self.total) // self.every * self.every) > self.last:
+            self.last = pct; self._print()
+
+    def _print(self):
+        dt, done = time.perf_counter() - self.t0, self.n - self.start
+        left = f", about {dt / done * (self.total - self.n):.0f} s left" if done and self.total and self.n < self.total else ''
+        print(f"{self.desc}: {self.last:3d}% ({self.n}/{self.total} {self.unit}, {dt:.0f} s{left}){self.postfix}", file=self.file, flush=True)
+
+    def set_postfix(self, refresh:bool=True, **kw): self.postfix = ' ' + ', '.join(f'{k}={v}' for k, v in kw.items())
+    def close(self): self.closed = True
+    def __enter__(self): return self
+    def __exit__(self, *a): self.close()
+
+def _has_size(file) -> bool:
+    "Whether a terminal reports its size (tqdm draws nothing on one of 0 rows, as some pseudo-terminals are)."
+    try: return min(os.get_terminal_size(file.fileno())) > 0
+    except (OSError, ValueError, AttributeError): return False
+
+def progress_bar(total:int|None=None, desc:str='', *, unit:str='it', disable:bool=False, initial:int=0, every:int=10, file=None):
+    "Progress on stderr: a tqdm bar (at most 2 redraws a second) on a terminal or in Jupyter, else a `LineProgress` line every `every` %."
+    file = file or sys.stderr
+    jupyter = type(file).__module__.startswith('ipykernel')
+    if disable or not (jupyter or (getattr(file, 'isatty', lambda: False)() and _has_size(file))):
+        return LineProgress(total, desc, unit=unit, every=every, file=file, initial=initial, disable=disable)
+    return tqdm(total=total, desc=desc, unit=unit, file=None if jupyter else file, mininterval=0.5, initial=initial, dynamic_ncols=True)
+
 # %% ../nbs/01_data.ipynb #5301e445
+def _stop_pool(pool:ProcessPoolExecutor):
+    "Cancel the queued files and end the workers now: a file being read when Ctrl-C came is read again next time."
+    import threading
+    from concurrent.futures import InvalidStateError
+    hook = threading.excepthook
+    def quiet(args):                                  # the pool's manager thread may find a cancelled future it cannot fail
+        if not issubclass(args.exc_type, InvalidStateError): hook(args)
+    threading.excepthook = quiet
+    procs = list((getattr(pool, '_processes', None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs: p.terminate()
+
 def _build(self, source, *, workers:int=2, max_seconds:float=7200, limit:int|None=None, progress:bool=True) -> Summary:
     "Read every entry of `source` not yet cached; write manifest.json and skipped.tsv; return the summary."
     t0 = time.perf_counter()
@@ -381,7 +445,7 @@ def _build(self, source, *, workers:int=2, max_seconds:float=7200, limit:int|Non
     todo = [e for e in entries if e.id not in done]
     summary = Summary(name=source.name, done_before=len(entries) - len(todo), new_entries=len(todo))
     with open(self.root / 'journal.jsonl', 'a', encoding='utf-8') as journal, \
-         tqdm(total=len(todo), desc=f'prepare {source.name}', disable=not progress or not todo, file=sys.stdout) as bar:
+         progress_bar(len(todo), f'prepare {source.name}', unit='files', disable=not progress or not todo) as bar:
         def record(result):
             entry, pieces, skips = result
             rec = dict(entry=entry.id, pieces=[self._write_piece(p, tok) for p, tok in pieces], skips=[asdict(s) for s in skips])
@@ -390,9 +454,13 @@ def _build(self, source, *, workers:int=2, max_seconds:float=7200, limit:int|Non
         if workers <= 1 or len(todo) <= 1:
             for e in todo: record(_read_entry(source, e, self.codec, max_seconds))
         else:
-            with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(source, self.codec, max_seconds)) as pool:
-                for result in pool.map(_read_entry_in_worker, todo, chunksize=max(1, min(8, len(todo) // (4 * workers)))):
-                    record(result)
+            pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(source, self.codec, max_seconds))
+            try:
+                for result in pool.map(_read_entry_in_worker, todo): record(result)    # one file per task: a prompt stop
+            except BaseException:                           # Ctrl-C, or a failure here: stop now, keep the journal
+                _stop_pool(pool)
+                raise
+            pool.shutdown()
     self._write_manifest(source.name, [done[e.id] for e in entries if e.id in done], summary)
     summary.seconds = time.perf_counter() - t0
     return summary
@@ -553,6 +621,9 @@ class Crops:
 def prepare(corpus:str='bach', out='data/bach', *, workers:int|None=None, limit:int|None=None,
             max_seconds:float=7200, codec:EventCodec|None=None, progress:bool=True) -> Summary:
     "Build or finish the token cache of `corpus` in `out`; print and return the summary."
+    if limit is not None and limit < 1: raise ValueError(f"limit must be a positive number of files, got {limit}")
+    if workers is not None and workers < 1: raise ValueError(f"workers must be at least 1, got {workers}")
+    if not max_seconds > 0: raise ValueError(f"max_seconds must be positive, got {max_seconds}")
     source = source_from_spec(corpus)
     cache = TokenCache(out, codec)
     summary = cache.build(source, workers=workers or min(os.cpu_count() or 1, 8), limit=limit, max_seconds=max_seconds, progress=progress)

@@ -293,9 +293,13 @@ EventCodec.encode = _encode
 
 # %% ../nbs/00_events.ipynb #08a9eb4a
 def _decode_notes(self, tokens, *, max_note_seconds:float|None=None, max_rest_shifts:int|None=None) -> Notes:
-    "The notes played by any token sequence (see the rules above); never raises on token values."
+    "The notes played by any token sequence `(n,)` or `(1, n)` (see the rules above); never raises on token values."
     if hasattr(tokens, 'detach'): tokens = tokens.detach().cpu().numpy()     # a torch tensor, on any device
-    t = np.asarray(tokens, dtype=np.int64).reshape(-1)
+    t = np.asarray(tokens)
+    if t.ndim > 1 and not (t.ndim == 2 and t.shape[0] == 1):
+        raise ValueError(f"decode takes one sequence of token ids, shape (n,) or (1, n), got shape {t.shape}; decode each piece of a batch separately")
+    if t.size and t.dtype.kind not in 'iu': raise ValueError(f"token ids must be integers, got an array of {t.dtype}")
+    t = t.astype(np.int64).reshape(-1)
     t = t[(t >= self.note_on_offset) & (t < self.vocab_size)]           # specials and unknown ids are skipped
     longest = self.time_shift(self.max_shift_steps)
     if max_rest_shifts is not None and len(t):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_train_mle.ipynb #3d9680af
 from __future__ import annotations
-import csv, io, math, os, random, time
+import csv, hashlib, io, math, os, random, time
 from collections import defaultdict
 from pathlib import Path
 
@@ -19,9 +19,9 @@ from .events import EventCodec
 from .generator import Memory, TransformerXL
 
 # %% auto #0
-__all__ = ['MODEL_PARTS', 'STAGES', 'inverse_sqrt_lr', 'LMTask', 'MLMTask', 'save_checkpoint', 'load_checkpoint',
-           'CheckpointMismatch', 'check_compatible', 'ScalarLog', 'NonFiniteLoss', 'pick_device', 'Trainer',
-           'build_stage', 'train_stage', 'model_from_checkpoint']
+__all__ = ['MODEL_PARTS', 'STAGES', 'inverse_sqrt_lr', 'LMTask', 'MLMTask', 'tensor_digest', 'CorruptCheckpoint',
+           'save_checkpoint', 'load_checkpoint', 'CheckpointMismatch', 'check_compatible', 'ScalarLog', 'NonFiniteLoss',
+           'pick_device', 'Trainer', 'build_stage', 'train_stage', 'model_from_checkpoint']
 
 # %% ../nbs/09_train_mle.ipynb #b0898969
 def inverse_sqrt_lr(step:int, *, lr:float, warmup:int, min_lr:float=0.0) -> float:
@@ -124,19 +124,47 @@ class MLMTask:
     def load_state_dict(self, state, device): pass
 
 # %% ../nbs/09_train_mle.ipynb #941ab585
+def tensor_digest(state) -> str:
+    "SHA-256 of a checkpoint's contents: each tensor's name, dtype, shape and bytes, and each plain value, walked in key order."
+    h = hashlib.sha256()
+    def walk(x, name:str):
+        if isinstance(x, torch.Tensor):
+            t = x.detach().cpu().contiguous().reshape(-1)
+            h.update(f'{name}:{t.dtype}:{tuple(x.shape)};'.encode()); h.update(t.view(torch.uint8).numpy())
+        elif isinstance(x, dict):
+            for k in sorted(x, key=repr): walk(x[k], f'{name}/{k!r}')
+        elif isinstance(x, (list, tuple)):
+            for i, v in enumerate(x): walk(v, f'{name}/{i}')
+        else: h.update(f'{name}={x!r};'.encode())
+    walk(state, '')
+    return h.hexdigest()
+
+class CorruptCheckpoint(ValueError):
+    "A checkpoint whose contents no longer match the hash written with it."
+
 def save_checkpoint(path, state:dict):
-    "Write `state` to `path` atomically (temp file + rename)."
+    "Write `state` and its `sha256` to `path` atomically (temp file + rename)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v for k, v in state.items() if k != 'sha256'}
     tmp = path.with_name(path.name + f'.tmp{os.getpid()}')
-    torch.save(state, tmp)
+    torch.save({**state, 'sha256': tensor_digest(state)}, tmp)
     os.replace(tmp, path)
 
 def load_checkpoint(path, map_location='cpu') -> dict:
-    "A checkpoint, read with `weights_only=True`; a clear error naming the file if it is missing or not a checkpoint."
+    "A checkpoint, read with `weights_only=True` and checked against its hash; a clear error naming the file otherwise."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path}: no such checkpoint")
-    try: return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e: raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__}: {str(e)[:200]})") from e
+    try: ck = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:
+        why = ('it holds more than tensors and plain values (a file that carries code, or not a checkpoint)' if 'Weights only load failed' in str(e)
+               else f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:200]}")
+        raise ValueError(f"{path}: not a readable checkpoint ({why})") from e
+    if not isinstance(ck, dict): raise ValueError(f"{path}: not a music_gan checkpoint (it holds a {type(ck).__name__}, not a dict)")
+    want = ck.pop('sha256', None)                                            # absent in checkpoints older than the hash
+    if want is not None and tensor_digest(ck) != want:
+        raise CorruptCheckpoint(f"{path}: its contents no longer match the hash saved with it (the file was changed or damaged "
+                                "after it was written); refusing to load it")
+    return ck
 
 # %% ../nbs/09_train_mle.ipynb #d081bcda
 class CheckpointMismatch(ValueError):
@@ -173,6 +201,17 @@ class ScalarLog:
             if self.tb: self.tb.add_scalar(k, float(v), step)
         self.file.flush()
 
+    def truncate(self, step:int):
+        "Drop the rows logged after `step` (a resumed run logs those steps again), and rows cut short by a crash."
+        self.file.flush()
+        with open(self.path, newline='') as f: rows = list(csv.reader(f))
+        keep = rows[:1] + [r for r in rows[1:] if len(r) == 3 and r[0].isdigit() and int(r[0]) <= step]
+        if len(keep) == len(rows): return
+        self.file.close()
+        buf = io.StringIO(); csv.writer(buf).writerows(keep)
+        tmp = self.path.with_name(self.path.name + f'.tmp{os.getpid()}'); tmp.write_text(buf.getvalue()); os.replace(tmp, self.path)
+        self.file = open(self.path, 'a', newline=''); self.writer = csv.writer(self.file)
+
     def read(self) -> dict:
         "`{name: ([steps], [values])}` of everything logged so far."
         out = defaultdict(lambda: ([], []))
@@ -201,8 +240,14 @@ class NonFiniteLoss(RuntimeError):
     "Too many non-finite losses in a row."
 
 def pick_device(device:str='auto') -> torch.device:
-    "`cuda` when there is a GPU and `device` is 'auto', else what is asked."
-    return torch.device('cuda' if device == 'auto' and torch.cuda.is_available() else ('cpu' if device == 'auto' else device))
+    "`cuda` when there is a GPU and `device` is 'auto', else what is asked; `ValueError` for a device this machine lacks."
+    if str(device) == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    try: dev = torch.device(device)
+    except (RuntimeError, TypeError): raise ValueError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N") from None
+    if dev.type == 'cuda' and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+        raise ValueError(f"device {device!r}: no such CUDA GPU here ({torch.cuda.device_count()} found); use --device cpu or auto")
+    if dev.type == 'mps' and not torch.backends.mps.is_available(): raise ValueError(f"device {device!r}: MPS is not available here")
+    return dev
 
 def _dist():
     "`(rank, world)` under torchrun (initialising the process group once), `(0, 1)` otherwise."
@@ -237,7 +282,11 @@ class Trainer:
     def add_callback(self, event:str, fn): self.callbacks[event].append(fn)
     def fire(self, event:str, **info):
         for fn in self.callbacks[event]: fn(self, **info)
-    def request_stop(self): self._stop = True
+    def request_stop(self):
+        "Stop after the current step (a callback, a signal handler or another thread may call it)."
+        self._stop = True
+    @property
+    def stop_requested(self) -> bool: return self._stop
     @property
     def checkpoint_path(self) -> Path: return self.out_dir / 'checkpoint.pt'
 
@@ -296,6 +345,7 @@ def _resume(self, path=None) -> Trainer:
     self.model.load_state_dict(ck['model']); self.opt.load_state_dict(ck['optimizer'])
     self.step, self.epoch, self.batch_in_epoch, self.nonfinite = ck['step'], ck['epoch'], ck['batch_in_epoch'], ck['nonfinite']
     self.task.load_state_dict(ck['task_state'], self.device)
+    if self.log: self.log.truncate(self.step)                               # the steps after the checkpoint are replayed
     self._batches = None                                                     # restart the data at the saved position
     torch.set_rng_state(ck['rng']['torch'])
     if ck['rng']['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(ck['rng']['cuda'])
@@ -340,6 +390,7 @@ def _fit(self, max_steps:int|None=None, *, eval_batches:int|None=None) -> Traine
     "Train until `max_steps` (default: the configuration's) or `request_stop()`; evaluates and checkpoints on schedule."
     max_steps = max_steps if max_steps is not None else self.cfg.train.max_steps
     self._stop, self._t0, self._tokens = False, time.perf_counter(), 0
+    self.fire('start')
     while self.step < max_steps and not self._stop: self.advance(eval_batches)
     self.fire('end')
     return self
@@ -383,7 +434,8 @@ def train_stage(cfg:Config, data, stage:str, out, *, model:str='xl', max_steps:i
     if resume and trainer.checkpoint_path.exists(): trainer.resume()
     trainer.fit(max_steps)
     if rank == 0:
-        trainer.evaluate(); trainer.save(); trainer.log.plot(Path(out) / 'loss.png')
+        if not trainer.stop_requested: trainer.evaluate()                    # stopped (Ctrl-C): save at once, evaluate later
+        trainer.save(); trainer.log.plot(Path(out) / 'loss.png')
     if world > 1:                       # leave together; drop DDP, then close the process group, before the interpreter exits
         import gc, torch.distributed as dist
         dist.barrier()
