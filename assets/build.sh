@@ -12,6 +12,8 @@ $MG prepare --corpus bach --out "$DATA"
 $MG train --preset tiny --data "$DATA" --stage mle --out "$RUNS/mle" --max-steps 6000 \
     --set $SIZE train.eval_interval=500 train.log_interval=50 train.warmup=200
 $MG train --preset tiny --data "$DATA" --stage mlm --out "$RUNS/mlm" --max-steps 1000 --set $SIZE
+# the GAN stage continues the MLE run (its step, optimiser and learning-rate schedule: lr 1e-3, warmup 200, read from its
+# checkpoint); adversarial rate: half the MLE rate (5e-4) with a 20-step warm-up, then inverse-sqrt decay (the tiny preset)
 $MG train --preset tiny --data "$DATA" --stage gan --out "$RUNS/gan" --max-steps 150 \
     --init-generator "$RUNS/mle/checkpoint.pt" --init-discriminator "$RUNS/mlm/checkpoint.pt" --set $SIZE
 $MG export --ckpt "$RUNS/mle/checkpoint.pt" --out assets/model_mle.pt

@@ -96,6 +96,7 @@ class DiscriminatorConfig:
     dropout: float = 0.1
     max_len: int = 512       # longest input (learned positions)
     pooling: str = 'mean'    # 'mean', 'max' or 'first'
+    head: str = 'linear'     # 'linear': dropout + Linear(D, 1); 'pooler': BERT's pooler (dense D×D + tanh) first
     freeze: tuple = ()       # layer names frozen in the GAN stage: 'emb', '0', '1', ...
     cnn_embed_dim: int = 64  # RelGAN CNN: embedding size, filter widths, filters per width, embedded representations
     cnn_filter_sizes: tuple = (2, 3, 4, 5)
@@ -106,7 +107,7 @@ class DiscriminatorConfig:
     def __post_init__(self):
         self.freeze, self.cnn_filter_sizes = tuple(self.freeze), tuple(self.cnn_filter_sizes)
         _check(self, positive=('vocab_size', 'n_layer', 'd_model', 'n_head', 'd_inner', 'max_len', 'cnn_embed_dim', 'cnn_num_filters', 'cnn_num_rep'),
-               fraction=('dropout',), choices={'kind': ('bert', 'cnn'), 'pooling': ('mean', 'max', 'first')}); _check_heads(self)
+               fraction=('dropout',), choices={'kind': ('bert', 'cnn'), 'pooling': ('mean', 'max', 'first'), 'head': ('linear', 'pooler')}); _check_heads(self)
         names = {'emb', *map(str, range(self.n_layer))}
         if bad := [n for n in self.freeze if n not in names]:
             raise ValueError(f"DiscriminatorConfig.freeze names unknown layers {bad}; layers are {sorted(names, key=lambda n: (n != 'emb', n))}")
@@ -129,21 +130,37 @@ class TrainConfig:
 
 @dataclass
 class GanConfig:
-    "Adversarial training (paper + official code: 5 NLL steps per GAN step, generator lr 0.002, β_max 100 with the exp schedule)."
+    "Adversarial training: the objective, the learning rates and their schedules, the temperature, the rollout (each choice: `10_train_gan`)."
     loss: str = 'rsgan'            # 'standard', 'rsgan', 'wgan-gp', 'rsgan-gp'
-    gp_lambda: float = 10.0
-    nll_steps: int = 5             # NLL steps per GAN step
-    gen_lr: float = 0.002
+    gp_lambda: float = 10.0        # γ of eq. (3)
+    objective: str = 'alternating' # 'alternating': nll_steps NLL steps then one adversarial step (official); 'joint': eq. (2) in one step
+    gen_lambda: float = 1.0        # λ of eq. (2), L_mle + λ·L_gen ('joint' only)
+    nll_steps: int = 5             # NLL steps per GAN step ('alternating')
+    gen_lr: float|None = None      # peak adversarial learning rate; None: gen_lr_ratio × train.lr
+    gen_lr_ratio: float = 0.5      # the paper's 0.002 / 0.004
+    gen_warmup: int = 1000         # adversarial rate: linear warm-up over this many GAN steps, then inverse-sqrt decay
     dis_lr: float = 1e-5
+    dis_warmup: int = 1000         # discriminator rate: the same kind of schedule
+    dis_weight_decay: float = 0.01 # AdamW decay on the discriminator's weights (never on biases and LayerNorm)
     beta_max: float = 100.0
     temperature: str = 'exp'       # inverse-temperature schedule (see 02_gumbel)
-    context_len: int = 128         # real tokens the generator reads before its rollout (its memory of the real prefix)
+    context_len: int = 5           # real tokens the generator reads before its rollout (official: 5)
     rollout_len: int = 128         # generated tokens per GAN step
-    rollout_segment: int = 32      # tokens per backward in the segmented (TBPTT) rollout
+    rollout_segment: int = 64      # tokens per backward in the segmented (TBPTT) rollout, and per discriminator call
+    rollout_mem_len: int = 128     # the generator's memory during the rollout (official: 128)
     max_steps: int = 10_000
     def __post_init__(self):
-        _check(self, positive=('nll_steps', 'gen_lr', 'dis_lr', 'beta_max', 'context_len', 'rollout_len', 'rollout_segment', 'max_steps'), non_negative=('gp_lambda',),
-               choices={'loss': ('standard', 'rsgan', 'wgan-gp', 'rsgan-gp'), 'temperature': ('exp', 'lin', 'log', 'sigmoid', 'quad', 'sqrt', 'const')})
+        _check(self, positive=('nll_steps', 'gen_lr_ratio', 'dis_lr', 'beta_max', 'context_len', 'rollout_len', 'rollout_segment',
+                               'rollout_mem_len', 'max_steps'),
+               non_negative=('gp_lambda', 'gen_lambda', 'gen_warmup', 'dis_warmup', 'dis_weight_decay'),
+               choices={'loss': ('standard', 'rsgan', 'wgan-gp', 'rsgan-gp'), 'temperature': ('exp', 'lin', 'log', 'sigmoid', 'quad', 'sqrt', 'const'),
+                        'objective': ('alternating', 'joint')})
+        if self.gen_lr is not None: _check(self, positive=('gen_lr',))
+
+    def adversarial_lr(self, mle_lr:float) -> float:
+        "The adversarial steps' peak rate: `gen_lr` if set, else `gen_lr_ratio` × the MLE rate `mle_lr`."
+        return self.gen_lr if self.gen_lr is not None else self.gen_lr_ratio * mle_lr
+
 
 # %% ../nbs/01a_config.ipynb #402ce73c
 @dataclass
@@ -164,6 +181,8 @@ class Config:
                 raise ValueError(f"{part}.vocab_size ({getattr(self, part).vocab_size}) must equal the codec's vocabulary ({v})")
         if self.discriminator.vocab_size != v + 1:
             raise ValueError(f"discriminator.vocab_size ({self.discriminator.vocab_size}) must be the codec's vocabulary + 1 for <mask> ({v + 1})")
+        if self.discriminator.kind == 'bert' and self.gan.rollout_segment > self.discriminator.max_len:
+            raise ValueError(f"gan.rollout_segment ({self.gan.rollout_segment}) must be at most discriminator.max_len ({self.discriminator.max_len}): the discriminator reads one segment at a time")
 
     def to_dict(self) -> dict:
         "Plain, JSON-able dict (tuples become lists)."
@@ -202,10 +221,11 @@ def _tiny() -> Config:
         discriminator=DiscriminatorConfig(n_layer=2, d_model=64, n_head=4, d_inner=128, max_len=128, freeze=('emb',),
                                           cnn_embed_dim=16, cnn_num_filters=32, cnn_num_rep=8),
         train=TrainConfig(batch_size=8, lr=1e-3, warmup=100, max_steps=500, eval_interval=100, log_interval=10),
-        gan=GanConfig(context_len=16, rollout_len=32, rollout_segment=16, max_steps=100, dis_lr=1e-4))
+        gan=GanConfig(context_len=16, rollout_len=32, rollout_segment=16, rollout_mem_len=64, max_steps=100, dis_lr=1e-4,
+                      gen_warmup=20, dis_warmup=20))
 
 def _paper() -> Config:
-    return Config('paper', discriminator=DiscriminatorConfig(freeze=('emb', '0')))
+    return Config('paper', discriminator=DiscriminatorConfig(n_layer=5, pooling='first', head='pooler', freeze=('emb', '0', '1', '2', '3', '4')))
 
 PRESETS = {'tiny': _tiny, 'paper': _paper}
 

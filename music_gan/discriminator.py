@@ -289,12 +289,13 @@ def pool(h:torch.Tensor, # hidden states (B, T, D)
 _ARCH = ('vocab_size', 'n_layer', 'd_model', 'n_head', 'd_inner', 'max_len')
 
 class Discriminator(nn.Module, Freezable):
-    "The paper's BERT discriminator: encoder, pooling (`cfg.pooling`), dropout and a linear layer → a score (B,)."
+    "The paper's BERT discriminator: encoder, pooling (`cfg.pooling`), BERT's pooler if `cfg.head == 'pooler'`, dropout and a linear layer → a score (B,)."
     def __init__(self, cfg:DiscriminatorConfig):
         super().__init__()
         self.cfg, self.encoder = cfg, BertEncoder(cfg)
+        self.pooler = nn.Sequential(nn.Linear(cfg.d_model, cfg.d_model), nn.Tanh()) if cfg.head == 'pooler' else nn.Identity()
         self.drop, self.head = nn.Dropout(cfg.dropout), nn.Linear(cfg.d_model, 1)
-        init_bert_weights(self.head)
+        self.pooler.apply(init_bert_weights); init_bert_weights(self.head)
 
     def named_layers(self) -> dict[str, nn.Module]: return self.encoder.named_layers()
     def embed(self, x:torch.Tensor) -> torch.Tensor: return self.encoder.embed(x)   # (B, T, D) token embeddings
@@ -305,7 +306,7 @@ class Discriminator(nn.Module, Freezable):
                ) -> torch.Tensor: # scores (B,)
         mask = padding_mask(_source(x, inputs_embeds), attention_mask)
         h = self.encoder(x, mask, inputs_embeds)                                          # (B, T, D)
-        return rearrange(self.head(self.drop(pool(h, mask, self.cfg.pooling))), 'b 1 -> b')
+        return rearrange(self.head(self.drop(self.pooler(pool(h, mask, self.cfg.pooling)))), 'b 1 -> b')   # (B, D) -> (B,)
 
     def load_encoder(self, source): # a `BertMLM`, a `BertEncoder` or an encoder state dict
         "Copy pre-trained encoder weights into this discriminator (architectures must agree)."

@@ -20,7 +20,7 @@ from .gumbel import gumbel_softmax, temperature_schedule
 from einops import rearrange
 
 # %% auto #0
-__all__ = ['PlainDecoder', 'CachedDecoder', 'rollout', 'GanStep', 'GanTrainer', 'train_gan', 'train_all']
+__all__ = ['PlainDecoder', 'CachedDecoder', 'rollout', 'decay_groups', 'GanStep', 'GanTrainer', 'train_gan', 'train_all']
 
 # %% ../nbs/10_train_gan.ipynb #539ccb18
 def _detach(m:Memory) -> Memory: return Memory([h.detach() for h in m.hids], m.valid)
@@ -115,67 +115,103 @@ def rollout(model:TransformerXL, context:torch.Tensor, n_tokens:int, segment:int
 
 # %% ../nbs/10_train_gan.ipynb #f27ca438
 from .losses import discriminator_loss, generator_loss, get_loss, gradient_penalty
+from .train import inverse_sqrt_lr
 
+def decay_groups(model:nn.Module, weight_decay:float) -> list[dict]:
+    "AdamW groups of `model`'s trainable parameters: `weight_decay` on weights, none on biases and LayerNorm (as BERT)."
+    decay, no_decay = [], []
+    for m in model.modules():
+        for name, p in m.named_parameters(recurse=False):
+            if p.requires_grad: (no_decay if isinstance(m, nn.LayerNorm) or name == 'bias' else decay).append(p)
+    return [{'params': decay, 'weight_decay': weight_decay}, {'params': no_decay, 'weight_decay': 0.0}]
+
+# %% ../nbs/10_train_gan.ipynb #f3e5c60e
 class GanStep:
     "One adversarial step: the generator's update from the discriminator's scores of its rollout, then the discriminator's."
     def __init__(self, generator:nn.Module, discriminator:nn.Module, cfg:Config, crops:Crops, *, device, clip:float|None=None):
         self.g, self.d, self.cfg, self.crops, self.device = generator, discriminator, cfg, crops, device
-        self.clip = clip or cfg.train.clip
-        self.opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.gan.gen_lr)
-        self.opt_d = torch.optim.AdamW([p for p in discriminator.parameters() if p.requires_grad], lr=cfg.gan.dis_lr)
+        self.clip, self.gen_lr = clip or cfg.train.clip, cfg.gan.adversarial_lr(cfg.train.lr)
+        self.opt_g = torch.optim.Adam([p for p in generator.parameters() if p.requires_grad], lr=self.gen_lr)
+        self.opt_d = torch.optim.AdamW(decay_groups(discriminator, cfg.gan.dis_weight_decay), lr=cfg.gan.dis_lr)
 
-    def _segments(self, x:torch.Tensor):
+    def lrs(self, step:int) -> tuple[float, float]:
+        "The generator's adversarial rate and the discriminator's rate at GAN step `step` (0-based): warm-up, then inverse-sqrt decay."
+        gan = self.cfg.gan
+        return inverse_sqrt_lr(step, lr=self.gen_lr, warmup=gan.gen_warmup), inverse_sqrt_lr(step, lr=gan.dis_lr, warmup=gan.dis_warmup)
+
+    def window(self, batch_size:int) -> tuple[torch.Tensor, torch.Tensor]:
+        "A batch of real windows, cut into the context `(B, context_len)` and the continuation `(B, rollout_len)`."
+        w = self.crops.sample(batch_size).to(self.device)                          # (B, C + R)
+        return w[:, :self.cfg.gan.context_len], w[:, self.cfg.gan.context_len:]
+
+    def _segments(self, x:torch.Tensor) -> list[torch.Tensor]:
         S = self.cfg.gan.rollout_segment
         return [x[:, i:i + S] for i in range(0, x.shape[1], S)]
 
-    def __call__(self, step:int, n_steps:int, batch_size:int, *, generator:torch.Generator|None=None) -> dict:
-        gan, kind = self.cfg.gan, self.cfg.gan.loss
-        beta = temperature_schedule(gan.temperature, gan.beta_max, step, n_steps)
-        window = self.crops.sample(batch_size).to(self.device)                       # (B, C + R)
-        context, real = window[:, :gan.context_len], window[:, gan.context_len:]
-        real_segs = self._segments(real)
-        n_seg = len(real_segs)
-        # 1. the generator
-        trainable = [p.requires_grad for p in self.d.parameters()]
-        self.g.train(); self.d.eval(); self.d.requires_grad_(False)
-        scores = {'d_fake_g': []}
-        def score(fake, i):
-            d_fake = self.d(fake)
-            with torch.no_grad(): d_real = self.d(real_segs[i])
-            scores['d_fake_g'].append(d_fake.mean().item())
-            return generator_loss(kind, d_real, d_fake) / n_seg
-        self.opt_g.zero_grad(set_to_none=True)
-        samples, g_losses = rollout(self.g, context, real.shape[1], gan.rollout_segment, score, tau=1 / beta,
-                                    generator=generator, mem_len=self.cfg.generator.mem_len)
-        torch.nn.utils.clip_grad_norm_(self.g.parameters(), self.clip)
-        self.opt_g.step()
+# %% ../nbs/10_train_gan.ipynb #344fe104
+def _generator_backward(self:GanStep, context:torch.Tensor, real:torch.Tensor, beta:float, *,
+                        generator:torch.Generator|None=None, scale:float=1.0) -> tuple[torch.Tensor, float]:
+    "Add `scale`·∇L_gen of a rollout after `context (B, C)`, scored beside `real (B, R)`, to the generator's `.grad`; `(samples (B, R), L_gen)`."
+    kind, real_segs, parts = self.cfg.gan.loss, self._segments(real), []
+    trainable = [p.requires_grad for p in self.d.parameters()]
+    self.g.train(); self.d.eval(); self.d.requires_grad_(False)                      # D scores, it is not trained here
+    def score(fake, i):
+        with torch.no_grad(): d_real = self.d(real_segs[i])
+        loss = generator_loss(kind, d_real, self.d(fake)) / len(real_segs)
+        parts.append(loss.item()); return scale * loss
+    try: samples, _ = rollout(self.g, context, real.shape[1], self.cfg.gan.rollout_segment, score, tau=1 / beta,
+                              generator=generator, mem_len=self.cfg.gan.rollout_mem_len)
+    finally:
         for p, t in zip(self.d.parameters(), trainable): p.requires_grad_(t)
-        # 2. the discriminator
-        self.d.train(); self.opt_d.zero_grad(set_to_none=True)
-        V = self.cfg.codec.vocab_size
-        out = {'loss_d': 0.0, 'd_real': 0.0, 'd_fake': 0.0, 'penalty': 0.0, 'gp_grad_norm': 0.0}
-        for real_seg, fake_seg in zip(real_segs, self._segments(F.one_hot(samples, V).float())):
-            d_real, d_fake = self.d(real_seg), self.d(fake_seg)
-            penalty = None
-            if get_loss(kind).penalty:
-                penalty, norm = gradient_penalty(lambda h: self.d(inputs_embeds=h), F.one_hot(real_seg, V).float(), fake_seg,
-                                                 embed=self.d.embed, lam=gan.gp_lambda, generator=generator)
-                out['penalty'] += penalty.item() / n_seg; out['gp_grad_norm'] += norm.item() / n_seg
-            loss_d = discriminator_loss(kind, d_real, d_fake, penalty=penalty) / n_seg
-            loss_d.backward()
-            out['loss_d'] += loss_d.item(); out['d_real'] += d_real.mean().item() / n_seg; out['d_fake'] += d_fake.mean().item() / n_seg
-        torch.nn.utils.clip_grad_norm_([p for p in self.d.parameters() if p.requires_grad], self.clip)
-        self.opt_d.step()
-        return {**out, 'loss_g': float(sum(g_losses)), 'beta': beta, 'tau': 1 / beta}
+    return samples, float(sum(parts))
+
+GanStep.generator_backward = _generator_backward
+
+# %% ../nbs/10_train_gan.ipynb #30b30fbf
+def _discriminator_step(self:GanStep, step:int, real:torch.Tensor, samples:torch.Tensor, *, generator:torch.Generator|None=None) -> dict:
+    "The discriminator's update on `real (B, R)` against the rollout's hard `samples (B, R)`, segment by segment; its scalars."
+    kind, V, lr = self.cfg.gan.loss, self.cfg.codec.vocab_size, self.lrs(step)[1]
+    self.d.train(); self.opt_d.zero_grad(set_to_none=True)
+    real_segs = self._segments(real); n_seg = len(real_segs)
+    out = {'loss_d': 0.0, 'd_real': 0.0, 'd_fake': 0.0, 'penalty': 0.0, 'gp_grad_norm': 0.0, 'lr_d': lr}
+    for real_seg, fake_seg in zip(real_segs, self._segments(F.one_hot(samples, V).float())):
+        d_real, d_fake = self.d(real_seg), self.d(fake_seg)
+        penalty = None
+        if get_loss(kind).penalty:
+            penalty, norm = gradient_penalty(lambda h: self.d(inputs_embeds=h), F.one_hot(real_seg, V).float(), fake_seg,
+                                             embed=self.d.embed, lam=self.cfg.gan.gp_lambda, generator=generator)
+            out['penalty'] += penalty.item() / n_seg; out['gp_grad_norm'] += norm.item() / n_seg
+        loss_d = discriminator_loss(kind, d_real, d_fake, penalty=penalty) / n_seg
+        loss_d.backward()
+        out['loss_d'] += loss_d.item(); out['d_real'] += d_real.mean().item() / n_seg; out['d_fake'] += d_fake.mean().item() / n_seg
+    torch.nn.utils.clip_grad_norm_([p for p in self.d.parameters() if p.requires_grad], self.clip)
+    for g in self.opt_d.param_groups: g['lr'] = lr
+    self.opt_d.step()
+    return out
+
+def _call(self:GanStep, step:int, n_steps:int, batch_size:int, *, generator:torch.Generator|None=None) -> dict:
+    "GAN step `step` of a run whose β reaches β_max at step `n_steps`: the generator's update at its adversarial rate, then the discriminator's."
+    beta = temperature_schedule(self.cfg.gan.temperature, self.cfg.gan.beta_max, step, n_steps)
+    context, real = self.window(batch_size)
+    self.opt_g.zero_grad(set_to_none=True)
+    samples, loss_g = self.generator_backward(context, real, beta, generator=generator)
+    lr_g = self.lrs(step)[0]
+    for g in self.opt_g.param_groups: g['lr'] = lr_g
+    torch.nn.utils.clip_grad_norm_(self.g.parameters(), self.clip)
+    self.opt_g.step()
+    return {**self.discriminator_step(step, real, samples, generator=generator), 'loss_g': loss_g, 'beta': beta, 'tau': 1 / beta, 'lr_g': lr_g}
+
+GanStep.discriminator_step, GanStep.__call__ = _discriminator_step, _call
 
 # %% ../nbs/10_train_gan.ipynb #8914b0f2
 from .train import LMTask, Trainer, save_checkpoint, load_checkpoint, CheckpointMismatch
 
 class GanTrainer:
-    "Cycles of `gan.nll_steps` MLE steps and one GAN step, on a generator and a (pre-trained) discriminator."
+    "Cycles of `gan.nll_steps` NLL steps and one GAN step ('alternating'), or joint steps on L_mle + λ·L_gen ('joint'), with a discriminator."
     def __init__(self, generator:TransformerXL, discriminator:nn.Module, cache:TokenCache, cfg:Config, out_dir, *, device:str='auto'):
-        g = cfg.generator
-        task = LMTask(cache, batch_size=cfg.train.batch_size, tgt_len=g.tgt_len, seed=cfg.train.seed, augment=cfg.train.augment,
+        g, seed = cfg.generator, cfg.train.seed
+        torch.manual_seed(seed)                                                   # dropout's generator; its state goes in checkpoints
+        task = LMTask(cache, batch_size=cfg.train.batch_size, tgt_len=g.tgt_len, seed=seed, augment=cfg.train.augment,
                       mem_len=g.mem_len, eval_mem_len=g.eval_mem_len)
         self.mle = Trainer(generator, task, cfg, out_dir, device=device)
         self.cfg, self.device = cfg, self.mle.device
@@ -184,51 +220,134 @@ class GanTrainer:
         window = cfg.gan.context_len + cfg.gan.rollout_len
         pieces = [p for p in cache.pieces('train') if len(p.tokens) >= window]
         if not pieces: raise ValueError(f"no training piece has {window} tokens (gan.context_len + gan.rollout_len)")
-        self.step_fn = GanStep(self.mle.model, self.d, cfg, Crops(pieces, window, seed=cfg.train.seed), device=self.device)
-        self.gan_step = 0
-        self.rng = torch.Generator(self.device).manual_seed(cfg.train.seed)
+        self.step_fn = GanStep(self.mle.model, self.d, cfg, Crops(pieces, window, seed=seed), device=self.device)
+        self.rng = torch.Generator(self.device).manual_seed(seed)                # Gumbel noise, the penalty's α
+        self.gan_step, self.schedule_steps, self._stop = 0, None, False
 
     @property
     def checkpoint_path(self) -> Path: return self.mle.out_dir / 'gan_checkpoint.pt'
+    def request_stop(self): self._stop = True
+    @property
+    def stop_requested(self) -> bool: return self._stop
 
-    def fit(self, n_gan_steps:int|None=None, callback=None) -> GanTrainer:
-        "Run cycles until `n_gan_steps` GAN steps are done (default `gan.max_steps`)."
-        n = n_gan_steps if n_gan_steps is not None else self.cfg.gan.max_steps
-        self.mle._t0, self.mle._tokens = time.perf_counter(), 0
-        while self.gan_step < n:
-            nll = [s['loss'] for s in (self.mle.advance() for _ in range(self.cfg.gan.nll_steps)) if s]
-            out = self.step_fn(self.gan_step, self.cfg.gan.max_steps, self.cfg.train.batch_size, generator=self.rng)
-            self.gan_step += 1
-            out = {**out, 'nll': float(np.mean(nll)) if nll else float('nan'), 'gan_step': self.gan_step}
-            if self.mle.log: self.mle.log.log(self.mle.step, {k: v for k, v in out.items() if k != 'gan_step'})
-            if callback: callback(self, out)
-            if self.gan_step % max(1, self.cfg.train.eval_interval // self.cfg.gan.nll_steps) == 0: self.save()
-        return self
+# %% ../nbs/10_train_gan.ipynb #faf989ca
+def _next_batch(self:GanTrainer):
+    "The MLE trainer's next training batch, going on to the next epoch when this one is done (as `Trainer.advance`)."
+    t = self.mle
+    if t._batches is None: t._batches = t.task.batches(t.epoch, t.batch_in_epoch)
+    batch = next(t._batches, None)
+    if batch is None:
+        t.epoch, t.batch_in_epoch = t.epoch + 1, 0
+        t._batches = t.task.batches(t.epoch, 0); batch = next(t._batches)
+    t.batch_in_epoch += 1
+    return batch
 
-    def save(self, path=None) -> Path:
-        path = Path(path or self.checkpoint_path)
-        save_checkpoint(path, {'version': 1, 'task': 'gan', 'mle': self.mle.state(), 'discriminator': self.d.state_dict(),
-                               'opt_g': self.step_fn.opt_g.state_dict(), 'opt_d': self.step_fn.opt_d.state_dict(),
-                               'gan_step': self.gan_step, 'rng': self.rng.get_state(), 'config': self.cfg.to_dict()})
-        return path
+def _joint_backward(self:GanTrainer, batch, context:torch.Tensor, real:torch.Tensor, beta:float) -> tuple[torch.Tensor, float, float]:
+    "Equation (2): ∇(L_mle + λ·L_gen) into the generator's zeroed `.grad`, L_mle on `batch`, L_gen on a rollout after `context`; `(samples, L_mle, L_gen)`."
+    t = self.mle
+    t.net.train(); t.opt.zero_grad(set_to_none=True)
+    total, count, _ = t.task.loss(t.net, batch, self.device)
+    nll = total / count.clamp(min=1); nll.backward()
+    samples, loss_g = self.step_fn.generator_backward(context, real, beta, generator=self.rng, scale=self.cfg.gan.gen_lambda)
+    return samples, nll.item(), loss_g
 
-    def resume(self, path=None) -> GanTrainer:
-        path = Path(path or self.checkpoint_path)
-        ck = load_checkpoint(path)
-        if ck.get('task') != 'gan': raise CheckpointMismatch(f"{path}: a checkpoint of task {ck.get('task')!r}, not 'gan'")
-        save_checkpoint(self.mle.out_dir / '.mle_from_gan.pt', ck['mle']); self.mle.resume(self.mle.out_dir / '.mle_from_gan.pt')
-        (self.mle.out_dir / '.mle_from_gan.pt').unlink()
-        self.d.load_state_dict(ck['discriminator']); self.step_fn.opt_g.load_state_dict(ck['opt_g']); self.step_fn.opt_d.load_state_dict(ck['opt_d'])
-        self.gan_step = ck['gan_step']; self.rng.set_state(ck['rng'])
-        return self
+GanTrainer._next_batch, GanTrainer.joint_backward = _next_batch, _joint_backward
+
+# %% ../nbs/10_train_gan.ipynb #68b339e0
+def _joint_step(self:GanTrainer, n_steps:int) -> dict:
+    "One step of equation (2) with the MLE optimiser at its scheduled rate, then the discriminator's step."
+    t, gan, tc = self.mle, self.cfg.gan, self.cfg.train
+    beta = temperature_schedule(gan.temperature, gan.beta_max, self.gan_step, n_steps)
+    batch = self._next_batch()
+    context, real = self.step_fn.window(tc.batch_size)
+    samples, nll, loss_g = self.joint_backward(batch, context, real, beta)
+    lr = inverse_sqrt_lr(t.step, lr=t.lr, warmup=tc.warmup, min_lr=tc.min_lr)
+    for g in t.opt.param_groups: g['lr'] = lr
+    torch.nn.utils.clip_grad_norm_(t.model.parameters(), tc.clip)
+    if math.isfinite(nll + loss_g): t.opt.step(); t.step += 1                 # a non-finite loss: the update is skipped
+    out = self.step_fn.discriminator_step(self.gan_step, real, samples, generator=self.rng)
+    return {**out, 'loss_g': loss_g, 'nll': nll, 'beta': beta, 'tau': 1 / beta, 'lr_g': lr}
+
+def _cycle(self:GanTrainer) -> dict:
+    "One cycle: `nll_steps` NLL steps then one GAN step ('alternating'), or one joint step; its scalars."
+    gan, N = self.cfg.gan, max(1, (self.schedule_steps or self.cfg.gan.max_steps) - 1)   # β_max at step N = the run's last
+    if gan.objective == 'joint': out = self._joint_step(N)
+    else:
+        nll = [s['loss'] for s in (self.mle.advance() for _ in range(gan.nll_steps)) if s]
+        out = {**self.step_fn(self.gan_step, N, self.cfg.train.batch_size, generator=self.rng), 'nll': float(np.mean(nll)) if nll else float('nan')}
+    self.gan_step += 1
+    return {**out, 'gan_step': self.gan_step}
+
+GanTrainer._joint_step, GanTrainer.cycle = _joint_step, _cycle
+
+# %% ../nbs/10_train_gan.ipynb #c1ccab67
+def _fit(self:GanTrainer, n_gan_steps:int|None=None, callback=None) -> GanTrainer:
+    "Run cycles until `n_gan_steps` GAN steps are done (default: the schedule's length, else `gan.max_steps`) or `request_stop()`."
+    n = n_gan_steps if n_gan_steps is not None else (self.schedule_steps or self.cfg.gan.max_steps)
+    if self.schedule_steps is None or n > self.schedule_steps: self.schedule_steps = n   # β reaches β_max at step n - 1
+    self.mle._t0, self.mle._tokens, self._stop = time.perf_counter(), 0, False
+    every = max(1, self.cfg.train.eval_interval // self.cfg.gan.nll_steps)
+    while self.gan_step < n and not self._stop:
+        out = self.cycle()
+        if self.mle.log: self.mle.log.log(self.mle.step, {k: v for k, v in out.items() if k != 'gan_step'})
+        if callback: callback(self, out)
+        if self.gan_step % every == 0 or self._stop: self.save()
+    return self
+
+GanTrainer.fit = _fit
+
+# %% ../nbs/10_train_gan.ipynb #ec51e365
+def _state(self:GanTrainer) -> dict:
+    "Everything a GAN checkpoint holds: both models, three optimisers, the step, the schedule's length and every random state."
+    return {'version': 2, 'task': 'gan', 'config': self.cfg.to_dict(), 'mle': self.mle.state(), 'discriminator': self.d.state_dict(),
+            'opt_g': self.step_fn.opt_g.state_dict(), 'opt_d': self.step_fn.opt_d.state_dict(), 'gan_step': self.gan_step,
+            'schedule_steps': self.schedule_steps, 'rng': {'gumbel': self.rng.get_state(), 'crops': self.step_fn.crops.rng.bit_generator.state}}
+
+def _save(self:GanTrainer, path=None) -> Path:
+    path = Path(path or self.checkpoint_path)
+    save_checkpoint(path, self.state())
+    return path
+
+def _resume(self:GanTrainer, path=None) -> GanTrainer:
+    "Continue from a GAN checkpoint: models, optimisers, step, schedule and random states (the MLE trainer's included)."
+    path = Path(path or self.checkpoint_path)
+    ck = load_checkpoint(path)
+    if ck.get('task') != 'gan': raise CheckpointMismatch(f"{path}: a checkpoint of task {ck.get('task')!r}, not 'gan'")
+    tmp = self.mle.out_dir / '.mle_from_gan.pt'
+    save_checkpoint(tmp, ck['mle']); self.mle.resume(tmp); tmp.unlink()
+    self.d.load_state_dict(ck['discriminator']); self.step_fn.opt_g.load_state_dict(ck['opt_g']); self.step_fn.opt_d.load_state_dict(ck['opt_d'])
+    self.gan_step, self.schedule_steps = ck['gan_step'], ck.get('schedule_steps')
+    rng = ck['rng'] if isinstance(ck['rng'], dict) else {'gumbel': ck['rng']}      # version 1 kept only the Gumbel state
+    self.rng.set_state(rng['gumbel'])
+    if 'crops' in rng: self.step_fn.crops.rng.bit_generator.state = rng['crops']
+    return self
+
+GanTrainer.state, GanTrainer.save, GanTrainer.resume = _state, _save, _resume
+
+# %% ../nbs/10_train_gan.ipynb #24abae21
+def _continue_from(self:GanTrainer, ck:dict) -> GanTrainer:
+    "Go on with the MLE run of checkpoint `ck`: its step (the schedule goes on), its optimiser and data position when it has them."
+    inner, t = ck['mle'] if ck.get('task') == 'gan' else ck, self.mle
+    t.step = int(inner.get('step') or ck.get('exported', {}).get('step') or 0)
+    if 'optimizer' in inner:
+        t.opt.load_state_dict(inner['optimizer']); t.epoch, t.batch_in_epoch = inner['epoch'], inner['batch_in_epoch']
+        t.task.load_state_dict(inner['task_state'], self.device); t._batches = None
+    return self
+
+GanTrainer.continue_from = _continue_from
 
 # %% ../nbs/10_train_gan.ipynb #913ab577
 from .train import train_stage, model_from_checkpoint
 from .discriminator import make_discriminator
 
 def train_gan(cfg:Config, data, out, *, generator_ckpt=None, discriminator_ckpt=None, max_steps:int|None=None,
-              resume:bool=False, device:str='auto', callback=None, continue_mle:bool=False) -> GanTrainer:
-    "The GAN stage: the generator from an MLE checkpoint (`continue_mle`: its NLL steps continue that run), the discriminator's encoder from an MLM checkpoint (else fresh)."
+              resume:bool=False, device:str='auto', callback=None, continue_mle:bool=True) -> GanTrainer:
+    "The GAN stage: the generator from an MLE checkpoint (`continue_mle`: its NLL steps continue that run's schedule), the discriminator's encoder from an MLM checkpoint (else fresh)."
+    ck = load_checkpoint(generator_ckpt) if generator_ckpt else None
+    if ck is not None and continue_mle:                                       # the NLL steps go on with the MLE run's schedule
+        mle_train = Config.from_dict(ck['config']).train
+        cfg = cfg.override(**{f'train.{k}': getattr(mle_train, k) for k in ('lr', 'warmup', 'min_lr')})
+    torch.manual_seed(cfg.train.seed)
     gen = model_from_checkpoint(generator_ckpt)[0] if generator_ckpt else TransformerXL(cfg.generator)
     disc = make_discriminator(cfg.discriminator)
     if discriminator_ckpt:
@@ -236,9 +355,7 @@ def train_gan(cfg:Config, data, out, *, generator_ckpt=None, discriminator_ckpt=
         disc.load_encoder(model_from_checkpoint(discriminator_ckpt)[0])
     gt = GanTrainer(gen.train(), disc, TokenCache(data, cfg.codec.codec()), cfg, out, device=device)
     if resume and gt.checkpoint_path.exists(): gt.resume()
-    elif generator_ckpt and continue_mle:
-        ck = load_checkpoint(generator_ckpt)
-        if ck.get('task') == 'mle' and 'optimizer' in ck: gt.mle.resume(generator_ckpt)   # optimiser, step, data position
+    elif ck is not None and continue_mle: gt.continue_from(ck)
     gt.fit(max_steps, callback=callback)
     gt.save(); gt.mle.evaluate(); gt.mle.log.plot(Path(out) / 'loss.png')
     return gt
