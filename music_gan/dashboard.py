@@ -16,17 +16,26 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 # %% auto #0
-__all__ = ['PANELS', 'NO_SAMPLES', 'curves_png', 'Throughput', 'TrainingDashboard']
+__all__ = ['PANELS', 'NO_SAMPLES', 'panels_of', 'curves_png', 'Throughput', 'TrainingDashboard']
 
 # %% ../nbs/13_dashboard.ipynb #69c1c311
 PANELS = {
     'mle': (('NLL per token', 'step', ('loss', 'validation_nll')), ('learning rate', 'step', ('lr',))),
-    'mlm': (('masked-token loss', 'step', ('loss', 'validation_mlm_loss')),
+    'mlm': (('training loss: MLM + span-boundary terms', 'step', ('loss',)),
+            ('masked-token loss (MLM term alone)', 'step', ('mlm_loss', 'validation_mlm_loss')),
             ('masked-token accuracy', 'step', ('masked_accuracy', 'validation_masked_accuracy'))),
     'gan': (('NLL per token', 'MLE step', ('loss', 'validation_nll')), ('D and G losses', 'GAN step', ('loss_d', 'loss_g')),
             ('gradient penalty', 'GAN step', ('penalty',)), ('β (inverse temperature)', 'GAN step', ('beta',))),
 }
 PANELS['mt'] = PANELS['mle']
+
+def panels_of(kind:str, # 'mle', 'mt', 'mlm' or 'gan'
+              gan_loss:str|None=None, # a GAN run's `gan.loss`: the gradient-penalty panel only for a loss with a penalty
+             ) -> tuple:
+    "The panels a run of `kind` shows: a GAN loss without a penalty has no gradient-penalty panel."
+    from music_gan.losses import get_loss
+    no_penalty = kind == 'gan' and gan_loss is not None and not get_loss(gan_loss).penalty
+    return tuple(p for p in PANELS[kind] if not (no_penalty and p[2] == ('penalty',)))
 
 def curves_png(history:dict, # name → list of (step, value)
                panels:tuple, # (title, x label, names) per panel
@@ -86,14 +95,18 @@ class TrainingDashboard:
         self.generator = None if self.kind == 'mlm' else self.mle.model
         self.history, self.checkpoints, self.error = {}, [], None      # history: name → [(step, value)]; checkpoints: [(step, path)]
         self._state, self._thread, self._pause = 'idle', None, threading.Event()
+        self._start_lock, self._waiters, self._after = threading.Lock(), [], ()   # `start_after`: who waits on whom
+        self.panels = panels_of(self.kind, cfg.gan.loss if self.is_gan else None)
         self._rate, self._nll_tokens, self._drawn_at, self._player = Throughput(), 0, 0.0, None
         self._subscriptions = [('step', self._on_step), ('eval', self._on_eval), ('checkpoint', self._on_checkpoint), ('end', self._on_end)]
         for event, fn in self._subscriptions: self.mle.add_callback(event, fn)
+        if self.progress:                                              # a resumed run: its curves so far, from its log
+            self._reload_history(); self._state = 'done' if self.done else 'paused'
         self._build_widgets(sample_seconds)
 
     @property
     def state(self) -> str:
-        "'idle' (nothing trained yet), 'running' (the background thread trains), 'paused' or 'done' (`max_steps` reached)."
+        "'idle' (not started), 'waiting' (for another stage, see `start_after`), 'running' (the background thread trains), 'paused' or 'done' (`max_steps` reached)."
         return self._state
     @property
     def progress(self) -> int:
@@ -122,20 +135,22 @@ class TrainingDashboard:
     def _on_end(self, trainer, **_): self.draw()
 
     def _build_widgets(self, sample_seconds:float):
-        self.start_button = W.Button(description='Start', icon='play', button_style='success')
-        self.pause_button = W.Button(description='Pause', icon='pause', disabled=True)
-        self.sample_button = W.Button(description='Sample now', icon='music', tooltip=NO_SAMPLES if self.generator is None else
+        auto = W.Layout(width='auto', min_width='fit-content')          # a button as wide as its text
+        self.start_button = W.Button(description='Start', icon='play', button_style='success', layout=auto)
+        self.pause_button = W.Button(description='Pause', icon='pause', disabled=True, layout=auto)
+        self.sample_button = W.Button(description='Sample now', icon='music', layout=auto, tooltip=NO_SAMPLES if self.generator is None else
                                       'generate a piece from the current weights (training pauses meanwhile)')
         self.seconds_widget = W.BoundedFloatText(value=sample_seconds, min=1, max=600, step=1, description='seconds',
                                                  layout=W.Layout(width='160px'))
-        self.save_button = W.Button(description='Save checkpoint', icon='save')
+        self.save_button = W.Button(description='Save checkpoint', icon='save', layout=auto)
         self.status_widget, self.message_widget = W.HTML(), W.HTML(NO_SAMPLES if self.generator is None else '')
-        self.curves_widget = W.Image(format='png')
+        self.curves_widget = W.Image(format='png', layout=W.Layout(max_width='100%'))
         self.player_box = W.VBox()                                      # the SamplePlayer's widget, at the first sample
         for button, fn in ((self.start_button, lambda: self.start()), (self.pause_button, lambda: self.pause(wait=False)),
                            (self.sample_button, lambda: self.sample_now()), (self.save_button, lambda: self.save_now())):
             button.on_click(self._handler(fn))
-        controls = W.HBox([self.start_button, self.pause_button, self.sample_button, self.seconds_widget, self.save_button])
+        controls = W.HBox([self.start_button, self.pause_button, self.sample_button, self.seconds_widget, self.save_button],
+                          layout=W.Layout(flex_flow='row wrap'))
         self.widget = W.VBox([controls, self.status_widget, self.curves_widget, self.message_widget, self.player_box])
         self._sync(); self.draw()
 
@@ -160,6 +175,7 @@ def _device_name(device:torch.device) -> str:
 def _status_text(self) -> str:
     "One line: state, device, step, throughput, the last loss, and the error training stopped on (if any)."
     state = 'pausing after this step' if self.state == 'running' and self._pause.is_set() else self.state
+    if state == 'waiting': state = f"waiting for {' and '.join(d.kind for d in self._after)} to finish, then starts by itself"
     parts = [state, _device_name(self.mle.device), f"{'GAN step' if self.is_gan else 'step'} {self.progress}/{self.max_steps}"]
     if self.is_gan: parts.append(f"MLE step {self.mle.step}")
     steps_s, tokens_s = self._rate.per_second()
@@ -171,7 +187,7 @@ def _status_text(self) -> str:
 
 def _draw(self) -> bytes:
     "Redraw the curves and the status line now; returns the PNG."
-    png = curves_png(self.history, PANELS[self.kind])
+    png = curves_png(self.history, self.panels)
     self.curves_widget.value = png
     self.status_widget.value = f"<code>{html.escape(self.status_text())}</code>"
     self._drawn_at = time.perf_counter()
@@ -183,19 +199,47 @@ def _maybe_draw(self):
 def _sync(self):
     self.start_button.description = 'Start' if self.state == 'idle' else 'Resume'
     self.start_button.disabled = self.state in ('running', 'done')
-    self.pause_button.disabled = self.state != 'running'
+    self.pause_button.disabled = self.state not in ('running', 'waiting')
     self.sample_button.disabled = self.generator is None
     self.status_widget.value = f"<code>{html.escape(self.status_text())}</code>"
 
 TrainingDashboard.status_text, TrainingDashboard.draw, TrainingDashboard._maybe_draw, TrainingDashboard._sync = _status_text, _draw, _maybe_draw, _sync
 
+# %% ../nbs/13_dashboard.ipynb #5a1e0c11
+def _last_per_step(steps, values, upto:int) -> list:
+    "`[(step, value)]` sorted by step, the last value logged at each step, steps after `upto` left out."
+    return sorted({s: v for s, v in zip(steps, values) if s <= upto}.items())
+
+def _reload_history(self):
+    "The history so far of a resumed run, from its `log.csv`."
+    log = self.mle.log
+    if log is None or not log.path.is_file(): return
+    data = log.read()
+    cycle_ends = set(data.get('loss_d', ((), ()))[0]) if self.is_gan else set()
+    for name, (steps, values) in data.items():
+        if self.is_gan and not name.startswith('validation') and set(steps) == cycle_ends:     # a GAN step's scalar
+            points = [(k + 1, v) for k, (_, v) in enumerate(_last_per_step(steps, values, self.mle.step))][:self.progress]
+        else: points = _last_per_step(steps, values, self.mle.step)
+        if points: self.history[name] = points
+
+TrainingDashboard._reload_history = _reload_history
+
 # %% ../nbs/13_dashboard.ipynb #9b020f88
 def _advance(self):
     "One step: `Trainer.advance()`, or one cycle (`gan.nll_steps` MLE steps and a GAN step) of a `GanTrainer`."
-    if self.is_gan: self.trainer.fit(self.trainer.gan_step + 1, callback=self._on_gan)
+    if self.is_gan:
+        t = self.trainer                                             # β reaches β_max at the dashboard's last GAN step
+        if t.schedule_steps is None or t.schedule_steps < self.max_steps: t.schedule_steps = self.max_steps
+        t.fit(t.gan_step + 1, callback=self._on_gan)
+    else: self.trainer.advance()
+    if self.done: self._finish()
+
+def _finish(self):
+    "At `max_steps`: a checkpoint (unless the trainer has just written this step's), so the next stage and a later session start from the end; a `Trainer` fires `end`."
+    if self.is_gan: self.checkpoints.append((self.progress, Path(self.trainer.save())))
     else:
-        self.trainer.advance()
-        if self.done: self.trainer.fire('end')
+        if not self.checkpoints or self.checkpoints[-1][0] != self.progress: self.trainer.save()   # noted through its event
+        self.trainer.fire('end')
 
 def _run_steps(self, n:int) -> TrainingDashboard:
     "Train `n` more steps (GAN steps for a GAN trainer) in the calling thread, stopping at `max_steps`; then redraw."
@@ -211,29 +255,35 @@ def _step(self) -> TrainingDashboard:
     "One step, in the calling thread."
     return self.run_steps(1)
 
-TrainingDashboard._advance, TrainingDashboard.run_steps, TrainingDashboard.step = _advance, _run_steps, _step
+TrainingDashboard._advance, TrainingDashboard._finish, TrainingDashboard.run_steps, TrainingDashboard.step = _advance, _finish, _run_steps, _step
 
 # %% ../nbs/13_dashboard.ipynb #0d02aa2e
 def _work(self):
     "The background thread: one step at a time until done, paused or stopped by the trainer."
     try:
-        while not self._pause.is_set() and not self.done and not getattr(self.mle, '_stop', False): self._advance()
+        while not self._pause.is_set() and not self.done and not self._stop_asked(): self._advance()
     except BaseException as e: self.error = e
     finally:
         self._state = 'done' if self.done else 'paused'
         self._sync(); self.draw()
+        self._waiters = [fn for fn in self._waiters if not fn()]      # dashboards that `start_after` this one
+
+def _stop_asked(self) -> bool:
+    "A subscriber called `request_stop()` (of the `Trainer`, or of the `GanTrainer`, whose `fit` clears it when called again)."
+    return bool(self.mle._stop or (self.is_gan and self.trainer.stop_requested))
 
 def _start(self) -> TrainingDashboard:
     "Train in a background thread from the current step until `max_steps` or `pause()`."
-    if self._thread is not None and self._thread.is_alive():
-        if not self._pause.is_set(): return self                     # already running
-        self._thread.join()                                          # a pause is under way: let its step finish
-    if self.done:
-        self._state = 'done'; self._sync(); return self
-    self._pause.clear(); self.mle._stop = False; self.error = None   # `request_stop()` asked for the last run only
-    self._rate.reset(); self._state = 'running'; self._sync()
-    self._thread = threading.Thread(target=self._work, name='TrainingDashboard', daemon=True)
-    self._thread.start()
+    with self._start_lock:
+        if self._thread is not None and self._thread.is_alive():
+            if not self._pause.is_set(): return self                 # already running
+            self._thread.join()                                      # a pause is under way: let its step finish
+        if self.done:
+            self._state = 'done'; self._sync(); return self
+        self._pause.clear(); self.mle._stop = False; self.error = None   # `request_stop()` asked for the last run only
+        self._rate.reset(); self._state = 'running'; self._sync()
+        self._thread = threading.Thread(target=self._work, name='TrainingDashboard', daemon=True)
+        self._thread.start()
     return self
 
 def _resume(self) -> TrainingDashboard:
@@ -241,7 +291,9 @@ def _resume(self) -> TrainingDashboard:
     return self.start()
 
 def _pause(self, wait:bool=True) -> TrainingDashboard:
-    "Stop after the current step; with `wait`, return once stopped (state 'paused', or 'done' if that was the last step)."
+    "Stop after the current step (or stop waiting to start); with `wait`, return once stopped (state 'paused', or 'done' if that was the last step)."
+    if self._state == 'waiting':
+        self._state = 'paused' if self.progress else 'idle'; self._sync(); return self
     thread = self._thread
     if thread is None or not thread.is_alive(): return self
     self._pause.set(); self._sync()
@@ -249,10 +301,13 @@ def _pause(self, wait:bool=True) -> TrainingDashboard:
     return self
 
 def _wait(self, timeout:float|None=None) -> bool:
-    "Block until the background thread ends (at most `timeout` s); `True` if it has. Raises the exception that stopped it."
-    thread = self._thread
-    if thread is not None and threading.current_thread() is not thread: thread.join(timeout)
-    finished = thread is None or not thread.is_alive()
+    "Block until training ends (first waiting for the stages it `start_after`s); `True` if it has. Raises the exception that stopped it."
+    end = None if timeout is None else time.monotonic() + timeout
+    left = lambda: None if end is None else max(0.0, end - time.monotonic())
+    while self._state in ('waiting', 'starting') and left() != 0: time.sleep(0.05)
+    with self._start_lock: thread = self._thread                     # a start under way has its thread
+    if thread is not None and threading.current_thread() is not thread: thread.join(left())
+    finished = self._state not in ('waiting', 'starting') and (thread is None or not thread.is_alive())
     if finished and self.error is not None: raise self.error
     return finished
 
@@ -267,8 +322,32 @@ def _close(self):
         if fn in self.mle.callbacks[event]: self.mle.callbacks[event].remove(fn)
     self.widget.close()
 
-TrainingDashboard._work, TrainingDashboard.start, TrainingDashboard.resume = _work, _start, _resume
+TrainingDashboard._work, TrainingDashboard._stop_asked, TrainingDashboard.start, TrainingDashboard.resume = _work, _stop_asked, _start, _resume
 TrainingDashboard.pause, TrainingDashboard.wait, TrainingDashboard.stop, TrainingDashboard.close = _pause, _wait, _stop, _close
+
+# %% ../nbs/13_dashboard.ipynb #5a1e0c13
+def _start_after(self, *previous:TrainingDashboard, # the stages this one follows
+                 prepare=None, # called once they are all done, just before training starts
+                ) -> TrainingDashboard:
+    "Start by itself in the background once every `previous` dashboard is done; meanwhile the state is 'waiting' and nothing blocks."
+    def go() -> bool:                                                 # True: nothing more to wait for
+        with self._start_lock:
+            if self._state != 'waiting': return True                  # started, cancelled or trained by hand meanwhile
+            failed = next((d for d in previous if d.error is not None), None)
+            if failed is None and not all(d.done for d in previous): return False   # one is paused: keep waiting
+            self._state = 'starting'
+        try:
+            if failed is not None: raise RuntimeError(f"not started: the {failed.kind} stage stopped by {type(failed.error).__name__}: {failed.error}")
+            if prepare is not None: prepare()
+        except Exception as e:
+            self.error, self._state = e, 'paused' if self.progress else 'idle'; self._sync(); return True
+        self.start(); return True
+    self._after, self._state, self.error = previous, 'waiting', None
+    for d in previous: d._waiters.append(go)
+    self._sync(); go()
+    return self
+
+TrainingDashboard.start_after = _start_after
 
 # %% ../nbs/13_dashboard.ipynb #1e9124fa
 @contextmanager
@@ -313,7 +392,8 @@ def _sample_now(self, seconds:float|None=None, # of music; default: the dashboar
     if self.generator is None: raise ValueError(NO_SAMPLES)
     seconds = self.seconds_widget.value if seconds is None else seconds
     ids = self.player.generate(1, seconds=seconds, seed=seed)
-    self._say(f"sample {ids} at {'GAN step' if self.is_gan else 'step'} {self.progress}: {seconds:g} s")
+    names = ', '.join(self.player.names[i] for i in ids)
+    self._say(f"added {names} ({seconds:g} s) at {'GAN step' if self.is_gan else 'step'} {self.progress}")
     return ids
 
 TrainingDashboard.player, TrainingDashboard._between_steps, TrainingDashboard.sample_now = property(_player), _between_steps, _sample_now

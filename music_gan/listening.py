@@ -22,7 +22,8 @@ except ImportError: fcntl = None
 
 # %% auto #0
 __all__ = ['COLUMNS', 'RATINGS', 'label_names', 'shuffled_order', 'check_answer', 'append_rows', 'read_answers', 'ListeningTest',
-           'KruskalResult', 'kruskal_test', 'PairCount', 'ListeningResults', 'summarize_answers', 'plot_results']
+           'KruskalResult', 'kruskal_test', 'PairCount', 'ListeningResults', 'summarize_answers', 'ResultsFigure',
+           'plot_results']
 
 # %% ../nbs/12a_listening.ipynb #e3ae1ea2
 def label_names(n:int) -> list[str]:
@@ -123,7 +124,7 @@ class ListeningTest:
         self._wav, self._wav_question = {}, None
         self.question = self._first_unanswered()    # where the widget starts: a returning listener resumes
 
-    _WIDGET_PARTS = ('widget', 'header', 'message', 'question_view', 'final_view', 'prime_widget', 'audio_widgets',
+    _WIDGET_PARTS = ('widget', 'header', 'name_widget', 'message', 'question_view', 'final_view', 'prime_widget', 'audio_widgets',
                      'rating_widgets', 'rank_widgets', 'submit_button', 'results_button', 'results_image')
     def __getattr__(self, name):
         "The widget and its parts are built (and the first question synthesised) when one of them is first asked for."
@@ -277,18 +278,24 @@ def summarize_answers(answers, # an answers CSV path, or rows as `read_answers` 
 
 def _results(self:ListeningTest, path=None, # an answers CSV (default: this test's)
             ) -> ListeningResults:
-    "The results of every listener's answers in the answers file, this test's models first."
-    return summarize_answers(self.answers if path is None else path, self.models)
+    "The results of every listener's answers in the answers file, this test's models first (none yet: 0 answers, before anyone answers)."
+    path = self.answers if path is None else Path(path)
+    return summarize_answers(read_answers(path) if path != self.answers or path.is_file() else [], self.models)
 
 ListeningTest.results = _results
 
 # %% ../nbs/12a_listening.ipynb #77dadc41
+class ResultsFigure(Figure):
+    "A matplotlib `Figure` that a notebook shows as a PNG image, without `pyplot` or an inline backend."
+    def _repr_png_(self, dpi:int=80) -> bytes:
+        buf = io.BytesIO(); self.savefig(buf, format='png', dpi=dpi); return buf.getvalue()
+
 def plot_results(results:ListeningResults, # from `summarize_answers` or `ListeningTest.results`
                  *, figsize:tuple|None=None, # inches (default: 12 wide, taller with more pairs)
-                ) -> Figure:
+                ) -> ResultsFigure:
     "The paper's Figure 1: (a) mean rating per model with standard-error bars, (b) pairwise wins and losses ('a vs b', horizontal bars)."
     pairs, models, k = list(results.pairwise), results.models, results.kruskal
-    fig = Figure(figsize=figsize or (12, max(4.0, 1.5 + 0.55 * len(pairs))), layout='constrained')
+    fig = ResultsFigure(figsize=figsize or (12, max(4.0, 1.5 + 0.55 * len(pairs))), layout='constrained')
     ax_rating, ax_pairs = fig.subplots(1, 2, width_ratios=[1, 1.4])
     means = np.nan_to_num([results.mean[m] for m in models])         # a model nobody rated: a bar of height 0
     bars = ax_rating.bar(models, means, yerr=np.nan_to_num([results.sem[m] for m in models]), capsize=4, color='tab:blue')
@@ -322,42 +329,70 @@ def _place(i:int, n:int) -> str:
 def _build_widget(self:ListeningTest) -> None:
     "Create the widget's parts and show the current question."
     import ipywidgets as W
-    labels, n = self.labels, len(self.models)
+    labels, n, wrap = self.labels, len(self.models), W.Layout(flex_flow='row wrap', align_items='center')
     self.header, self.message = W.HTML(), W.HTML()
+    self.name_widget = W.Text(value=self.listener, description='your name', placeholder='type your name, then press Enter',
+                              continuous_update=False, style={'description_width': 'initial'}, layout=W.Layout(width='360px'))
+    self.name_widget.observe(lambda change: self.set_listener(change.new), names='value')
     self.prime_widget = W.Audio(format='wav', autoplay=False, loop=False) if self.primes is not None else None
     self.audio_widgets = {l: W.Audio(format='wav', autoplay=False, loop=False) for l in labels}
     self.rating_widgets = {l: W.ToggleButtons(options=list(RATINGS), value=None, description='rating',
-                                              tooltips=['low quality', '', '', '', '', 'high quality'], style={'button_width': '36px'})
+                                              tooltips=['low quality', '', '', '', '', 'high quality'],
+                                              style={'button_width': '36px', 'description_width': '50px'})
                            for l in labels}
-    self.rank_widgets = [W.Dropdown(options=labels, value=None, description=_place(i, n), layout=W.Layout(width='170px'),
-                                    style={'description_width': '70px'}) for i in range(n)]
-    self.submit_button = W.Button(description='Submit', button_style='primary', icon='check')
+    self.rank_widgets = [W.Dropdown(options=[('–', None)] + [(l, l) for l in labels], value=None, description=_place(i, n),
+                                    layout=W.Layout(width='220px'), style={'description_width': '100px'}) for i in range(n)]
+    for w in self.rank_widgets: w.observe(lambda change: self._offer_ranks(), names='value')
+    self.submit_button = W.Button(description='Submit', button_style='primary', icon='check', layout=W.Layout(width='auto', align_self='flex-start'))
     self.submit_button.on_click(lambda _: self.submit())
-    prime = [W.HBox([W.HTML('<b>Prime</b>: the opening every sample continues&nbsp;'), self.prime_widget])] if self.prime_widget else []
-    samples = [W.HBox([W.HTML(f'<b>Sample {l}</b>', layout=W.Layout(width='80px')), self.audio_widgets[l], self.rating_widgets[l]]) for l in labels]
+    prime = [W.HBox([W.HTML('<b>Prime</b>: the opening every sample continues&nbsp;'), self.prime_widget], layout=wrap)] if self.prime_widget else []
+    samples = [W.HBox([W.HTML(f'<b>Sample {l}</b>', layout=W.Layout(width='80px')), self.audio_widgets[l], self.rating_widgets[l]],
+                      layout=wrap) for l in labels]
     self.question_view = W.VBox([*prime, W.HTML('Listen to every sample, then rate each from 0 (low quality) to 5 (high quality):'),
                                  *samples, W.HTML('Rank the samples by their <b>coherence and consistency</b>, best first:'),
-                                 W.HBox(self.rank_widgets), self.submit_button, self.message])
-    self.results_button = W.Button(description='Show the results so far', icon='bar-chart')
-    self.results_image = W.Image(format='png')
+                                 W.HBox(self.rank_widgets, layout=wrap), self.submit_button, self.message])
+    self.results_button = W.Button(description='Show the results so far', icon='bar-chart', layout=W.Layout(width='auto', align_self='flex-start'))
+    self.results_image = W.Image(format='png', layout=W.Layout(max_width='100%'))
     self.results_button.on_click(lambda _: self.show_results())
     self.final_view = W.VBox([W.HTML('<h3>Thank you!</h3>Your answers are saved.'), self.results_button, self.results_image])
-    self.widget = W.VBox([self.header, self.question_view])
+    self.widget = W.VBox([self.header, self.name_widget, self.question_view])
     self._show()
+
+def _offer_ranks(self:ListeningTest) -> None:
+    "Each place's menu offers '–' and the labels that no other place holds, so a sample cannot be ranked twice."
+    if self.__dict__.get('_offering'): return
+    self._offering = True                                   # setting `options` clears a value: mute the observers meanwhile
+    try:
+        chosen = [w.value for w in self.rank_widgets]
+        for w, mine in zip(self.rank_widgets, chosen):
+            w.options = [('–', None)] + [(l, l) for l in self.labels if l == mine or l not in chosen]
+            w.value = mine
+    finally: self._offering = False
 
 def _show(self:ListeningTest) -> None:
     "Show the current question (fresh audio, empty controls), or the final view after the last."
     q, n, who = self.question, self.questions(), html.escape(self.listener)
+    if self.name_widget.value != self.listener: self.name_widget.value = self.listener
     if q >= n:
         self.header.value = f'<b>All {n} questions answered</b> · listener {who}'
-        self.widget.children = (self.header, self.final_view); return
-    self.header.value = f'<b>Question {q + 1} of {n}</b> · listener {who}'
-    if self.prime_widget is not None: self.prime_widget.value = self.prime_audio(q)
-    for l in self.labels: self.audio_widgets[l].value, self.rating_widgets[l].value = self.audio(q, l), None
+        self.widget.children = (self.header, self.name_widget, self.final_view); return
+    for l in self.labels: self.rating_widgets[l].value = None
     for w in self.rank_widgets: w.value = None
-    self.submit_button.description = 'Submit and finish' if q == n - 1 else 'Submit and continue'
     self.message.value = ''
-    self.widget.children = (self.header, self.question_view)
+    if self.prime_widget is not None: self.prime_widget.value = self.prime_audio(q)
+    for l in self.labels: self.audio_widgets[l].value = self.audio(q, l)
+    self.submit_button.description = 'Submit and finish' if q == n - 1 else 'Submit and continue'
+    self.header.value = f'<b>Question {q + 1} of {n}</b> · listener {who}'   # last: the question is ready when its number shows
+    self.widget.children = (self.header, self.name_widget, self.question_view)
+
+def _set_listener(self:ListeningTest, name:str) -> None:
+    "Answer from now on as `name` (what typing in the name field does): its own order, resuming at its first unanswered question."
+    name = str(name).strip()
+    if not name:
+        self.message.value = '<span style="color:#b00020">type a name (or a pseudonym) to answer under</span>'
+        self.name_widget.value = self.listener; return
+    if name == self.listener: return
+    self.listener = name; self.question = self._first_unanswered(); self._show()
 
 def _submit(self:ListeningTest) -> bool:
     "Record the widgets' answer to the current question and move on (True); on a wrong answer, say why and stay (False)."
@@ -371,9 +406,9 @@ def _submit(self:ListeningTest) -> bool:
 
 def _show_results(self:ListeningTest) -> ListeningResults:
     "Draw every listener's results so far into the final view's image."
-    results, png = self.results(), io.BytesIO()
-    self.plot(results).savefig(png, format='png', dpi=80)
-    self.results_image.value = png.getvalue()
+    results = self.results()
+    self.results_image.value = self.plot(results)._repr_png_()
     return results
 
-ListeningTest._build_widget, ListeningTest._show, ListeningTest.submit, ListeningTest.show_results = _build_widget, _show, _submit, _show_results
+ListeningTest._build_widget, ListeningTest._offer_ranks, ListeningTest._show, ListeningTest.set_listener = _build_widget, _offer_ranks, _show, _set_listener
+ListeningTest.submit, ListeningTest.show_results = _submit, _show_results
