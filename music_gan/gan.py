@@ -357,7 +357,9 @@ def train_gan(cfg:Config, data, out, *, generator_ckpt=None, discriminator_ckpt=
     if resume and gt.checkpoint_path.exists(): gt.resume()
     elif ck is not None and continue_mle: gt.continue_from(ck)
     gt.fit(max_steps, callback=callback)
-    gt.save(); gt.mle.evaluate(); gt.mle.log.plot(Path(out) / 'loss.png')
+    gt.save()
+    if not gt.stop_requested: gt.mle.evaluate()                                # after Ctrl-C: save and go, no validation pass
+    gt.mle.log.plot(Path(out) / 'loss.png')
     return gt
 
 def train_all(cfg:Config, data, out, *, mle_steps:int|None=None, mlm_steps:int|None=None, gan_steps:int|None=None,

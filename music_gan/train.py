@@ -102,8 +102,10 @@ class MLMTask:
         m = self._masked(block, gen)
         inputs, labels, spans = m.inputs.to(device), m.labels.to(device), m.spans.to(device)
         n = (labels != -100).sum()
-        loss = model.loss(inputs, labels, spans)
-        return loss * n, n, {'masked_accuracy': model.accuracy(inputs, labels).item()}
+        parts = model.losses(inputs, labels, spans)                       # {'mlm': ..., 'sbo': ...}
+        loss = sum(parts.values())
+        return loss * n, n, {'masked_accuracy': model.accuracy(inputs, labels).item(),
+                             'mlm_loss': parts['mlm'].item()}          # the MLM term alone: comparable with validation_mlm_loss
 
     @torch.no_grad()
     def evaluate(self, model, device, split:str='validation', max_batches:int|None=20) -> dict:
