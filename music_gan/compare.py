@@ -4,7 +4,7 @@
 
 # %% ../nbs/11b_compare.ipynb #5230e0f3
 from __future__ import annotations
-import contextlib, csv, io, itertools, json, math
+import csv, io, itertools, json, math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,8 +18,8 @@ from .metrics import (COLUMNS, LOWER_IS_BETTER, METRICS, Report, blocks, continu
 
 # %% auto #0
 __all__ = ['t_interval', 'bootstrap_ci', 'bootstrap_ci_slow', 'sign_flip_test', 'sign_flip_test_slow', 'wilson_interval',
-           'ComparisonReport', 'interval_table', 'verdict', 'compare', 'NoAdversary', 'adversary_off', 'train_baseline',
-           'train_pair', 'ByWindow', 'by_window']
+           'ComparisonReport', 'interval_table', 'verdict', 'compare', 'NoAdversary', 'train_baseline', 'train_pair',
+           'ByWindow', 'by_window']
 
 # %% ../nbs/11b_compare.ipynb #bf259ead
 def t_interval(x, confidence:float=0.95) -> tuple[float, float, float]:
@@ -248,7 +248,6 @@ def compare(data, runs:dict, *, bert=None, n:int=20, clip_seconds:float=30.0, pr
     return ComparisonReport(rows, settings, notes=notes, intervals=intervals, distances=distances, tests=tests)
 
 # %% ../nbs/11b_compare.ipynb #72120567
-import music_gan.gan as _gan
 from .gan import GanStep, GanTrainer, train_gan
 
 class NoAdversary(GanStep):
@@ -262,19 +261,12 @@ class NoAdversary(GanStep):
         return torch.zeros_like(real), 0.0
     def discriminator_step(self, *args, **kwargs) -> dict: return {}
 
-@contextlib.contextmanager
-def adversary_off():
-    "Within: `GanTrainer` builds a `NoAdversary` where it would build a `GanStep`."
-    old, _gan.GanStep = _gan.GanStep, NoAdversary
-    try: yield
-    finally: _gan.GanStep = old
-
 # %% ../nbs/11b_compare.ipynb #981a5b7f
 def train_baseline(cfg, data, out, **kwargs) -> GanTrainer:
     "`train_gan(cfg, data, out, **kwargs)` with the GAN step switched off: the same start, NLL steps, batches and seed, no adversary."
-    with adversary_off(): gt = train_gan(cfg, data, out, **kwargs)
+    gt = train_gan(cfg, data, out, step_cls=NoAdversary, **kwargs)
     if not isinstance(gt.step_fn, NoAdversary):
-        raise RuntimeError("train_baseline: GanTrainer did not build its step from music_gan.gan.GanStep, so the adversary was not switched off")
+        raise RuntimeError("train_baseline: GanTrainer did not build its step from `step_cls`, so the adversary was not switched off")
     return gt
 
 def train_pair(cfg, data, out, *, seeds=(0,), **kwargs) -> dict:

@@ -208,7 +208,8 @@ from .train import LMTask, Trainer, save_checkpoint, load_checkpoint, Checkpoint
 
 class GanTrainer:
     "Cycles of `gan.nll_steps` NLL steps and one GAN step ('alternating'), or joint steps on L_mle + λ·L_gen ('joint'), with a discriminator."
-    def __init__(self, generator:TransformerXL, discriminator:nn.Module, cache:TokenCache, cfg:Config, out_dir, *, device:str='auto'):
+    def __init__(self, generator:TransformerXL, discriminator:nn.Module, cache:TokenCache, cfg:Config, out_dir, *, device:str='auto',
+                 step_cls:type|None=None): # the adversarial step's class (default `GanStep`; a baseline passes one that does nothing)
         g, seed = cfg.generator, cfg.train.seed
         torch.manual_seed(seed)                                                   # dropout's generator; its state goes in checkpoints
         task = LMTask(cache, batch_size=cfg.train.batch_size, tgt_len=g.tgt_len, seed=seed, augment=cfg.train.augment,
@@ -220,7 +221,7 @@ class GanTrainer:
         window = cfg.gan.context_len + cfg.gan.rollout_len
         pieces = [p for p in cache.pieces('train') if len(p.tokens) >= window]
         if not pieces: raise ValueError(f"no training piece has {window} tokens (gan.context_len + gan.rollout_len)")
-        self.step_fn = GanStep(self.mle.model, self.d, cfg, Crops(pieces, window, seed=seed), device=self.device)
+        self.step_fn = (step_cls or GanStep)(self.mle.model, self.d, cfg, Crops(pieces, window, seed=seed), device=self.device)
         self.rng = torch.Generator(self.device).manual_seed(seed)                # Gumbel noise, the penalty's α
         self.gan_step, self.schedule_steps, self._stop = 0, None, False
 
@@ -341,7 +342,7 @@ from .train import train_stage, model_from_checkpoint
 from .discriminator import make_discriminator
 
 def train_gan(cfg:Config, data, out, *, generator_ckpt=None, discriminator_ckpt=None, max_steps:int|None=None,
-              resume:bool=False, device:str='auto', callback=None, continue_mle:bool=True) -> GanTrainer:
+              resume:bool=False, device:str='auto', callback=None, continue_mle:bool=True, step_cls:type|None=None) -> GanTrainer:
     "The GAN stage: the generator from an MLE checkpoint (`continue_mle`: its NLL steps continue that run's schedule), the discriminator's encoder from an MLM checkpoint (else fresh)."
     ck = load_checkpoint(generator_ckpt) if generator_ckpt else None
     if ck is not None and continue_mle:                                       # the NLL steps go on with the MLE run's schedule
@@ -353,7 +354,7 @@ def train_gan(cfg:Config, data, out, *, generator_ckpt=None, discriminator_ckpt=
     if discriminator_ckpt:
         if cfg.discriminator.kind != 'bert': raise ValueError("only the BERT discriminator can start from an MLM checkpoint")
         disc.load_encoder(model_from_checkpoint(discriminator_ckpt)[0])
-    gt = GanTrainer(gen.train(), disc, TokenCache(data, cfg.codec.codec()), cfg, out, device=device)
+    gt = GanTrainer(gen.train(), disc, TokenCache(data, cfg.codec.codec()), cfg, out, device=device, step_cls=step_cls)
     if resume and gt.checkpoint_path.exists(): gt.resume()
     elif ck is not None and continue_mle: gt.continue_from(ck)
     gt.fit(max_steps, callback=callback)
