@@ -481,7 +481,7 @@ def generate_seconds(model, prime:torch.Tensor, seconds:float, sampler:Sampler|N
             for t in range(max_tokens):
                 tok, _ = g.draw()
                 tokens.append(tok)
-                clock += torch.where((tok >= codec.shift_offset) & (tok < codec.velocity_offset), tok - codec.shift_offset + 1, 0)
+                clock += token_clock(tok[:, None], codec)[:, 0]               # (B,) the codec's clock, one token at a time
                 new = (clock >= target) & ~done
                 if new.any():                                   # these pieces are long enough: cut here, close their notes
                     ends = g.grammar.close() if g.grammar is not None else closing
