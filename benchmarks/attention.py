@@ -2,7 +2,7 @@
 
     python benchmarks/attention.py [--device cpu|cuda] [--repeat 3] [--dtype float32|bfloat16]
 
-One Transformer-XL attention block (03_attention.RelMultiHeadAttn) on a segment of B x tgt_len tokens
+One Transformer-XL attention block (07_attention.RelMultiHeadAttn) on a segment of B x tgt_len tokens
 attending to [memory; segment], paper shapes by default: B 8, tgt_len 128, mem_len 1024, d_model 500,
 10 heads. 'naive' gathers a (tgt_len, mem_len + tgt_len, heads, d_head) tensor of position encodings;
 'matmul' uses two matrix products and rel_shift; 'sdpa' gives the position term to

@@ -1,4 +1,4 @@
-"""The installed `music-gan` console script works end to end (the notebook 14_cli tests `main()` in-process)."""
+"""The installed `music-gan` console script works end to end (the notebook 26_cli tests `main()` in-process)."""
 import json, shutil, subprocess, sys
 from pathlib import Path
 
@@ -98,7 +98,7 @@ def test_ctrl_c_during_prepare_keeps_what_is_done(tmp_path):
     done = len(journal.read_text().splitlines())
     assert p.returncode == 130 and 'Traceback' not in out + err and 'KeyboardInterrupt' not in err, err
     assert err.strip().splitlines()[-1].startswith(f'music-gan prepare: interrupted: the {done} files finished are kept'), err
-    assert 2 <= done < 30                                             # kept; the next run reads only the rest (01_data tests that)
+    assert 2 <= done < 30                                             # kept; the next run reads only the rest (04_data tests that)
 
 
 def test_help_is_fast_and_imports_no_torch():

@@ -194,10 +194,10 @@ def api_rows(d):
 
 
 API_IDS = [r[0] for r in api_rows(__import__('pathlib').Path('/d'))]
-OWNED_BY_04 = set()   # rows whose fix lives in nbs/04_generator.ipynb and still fails: strict xfail (none: 04 refuses ids outside the vocabulary)
+OWNED_BY_04 = set()   # rows whose fix lives in nbs/12_generator.ipynb and still fails: strict xfail (none: 04 refuses ids outside the vocabulary)
 
 
-@pytest.mark.parametrize('row', [pytest.param(r, marks=pytest.mark.xfail(strict=True, reason='owned by 04_generator')) if r in OWNED_BY_04 else r
+@pytest.mark.parametrize('row', [pytest.param(r, marks=pytest.mark.xfail(strict=True, reason='owned by 12_generator')) if r in OWNED_BY_04 else r
                                  for r in API_IDS])
 def test_api_mistake(row, kit):
     _, fn, exc, words = next(r for r in api_rows(kit) if r[0] == row)
