@@ -5,19 +5,38 @@ set -euo pipefail
 MG=${MG:-music-gan}
 DATA=${DATA:-runs/bach-data}
 RUNS=${RUNS:-runs/assets}
-# the tiny preset with a larger generator: 4 layers, width 192, 6 heads, inner 384, segments of 64, memory 128
-SIZE="generator.n_layer=4 generator.d_model=192 generator.n_head=6 generator.d_inner=384 generator.tgt_len=64 generator.mem_len=128 generator.eval_mem_len=256"
-
 $MG prepare --corpus bach --out "$DATA"
-$MG train --preset tiny --data "$DATA" --stage mle --out "$RUNS/mle" --max-steps 6000 \
-    --set $SIZE train.eval_interval=500 train.log_interval=50 train.warmup=200
-$MG train --preset tiny --data "$DATA" --stage mlm --out "$RUNS/mlm" --max-steps 1000 --set $SIZE
-# the GAN stage continues the MLE run (its step, optimiser and learning-rate schedule: lr 1e-3, warmup 200, read from its
-# checkpoint); adversarial rate: half the MLE rate (5e-4) with a 20-step warm-up, then inverse-sqrt decay (the tiny preset)
-$MG train --preset tiny --data "$DATA" --stage gan --out "$RUNS/gan" --max-steps 150 \
-    --init-generator "$RUNS/mle/checkpoint.pt" --init-discriminator "$RUNS/mlm/checkpoint.pt" --set $SIZE
-$MG export --ckpt "$RUNS/mle/checkpoint.pt" --out assets/model_mle.pt
-$MG export --ckpt "$RUNS/gan/gan_checkpoint.pt" --out assets/model_gan.pt
+# the three stages through music_gan.gan.train_all, the one place the kit wires them together: MLE (6,000 steps), SpanBERT
+# pre-training of the discriminator (1,000), then the GAN (150 GAN steps), in "$RUNS/mle", "$RUNS/mlm", "$RUNS/gan".
+# The tiny preset with a larger generator: 4 layers, width 192, 6 heads, inner 384, segments of 64, memory 128. The GAN stage
+# continues the MLE run (its step, optimiser and learning-rate schedule: lr 1e-3, warmup 200, read from its checkpoint);
+# adversarial rate: half the MLE rate (5e-4) with a 20-step warm-up, then inverse-sqrt decay (the tiny preset).
+# An interrupted build resumes where it stopped.
+python - "$DATA" "$RUNS" <<'PY'
+import sys
+from music_gan.config import preset
+from music_gan.gan import train_all
+from music_gan.progress import progress_bar
+
+def progress(desc:str, total:int, event:str='step') -> dict:
+    "Callbacks drawing a progress bar of `event`s on stderr."
+    bar = {}
+    count = (lambda t: t.gan_step) if event == 'gan_step' else (lambda t: t.step)
+    def start(t, **_): bar['b'] = progress_bar(total, desc, unit='steps', initial=min(count(t), total), every=5)
+    def tick(t, **_): bar['b'].update(1)
+    def end(t, **_): bar.pop('b').close()
+    return {'start': [start], event: [tick], 'end': [end]}
+
+data, runs = sys.argv[1], sys.argv[2]
+size = {'generator.n_layer': 4, 'generator.d_model': 192, 'generator.n_head': 6, 'generator.d_inner': 384,
+        'generator.tgt_len': 64, 'generator.mem_len': 128, 'generator.eval_mem_len': 256}
+steps = {'mle': 6000, 'mlm': 1000, 'gan': 150}
+train_all(preset('tiny').override(**size), data, runs, mle_steps=steps['mle'], mlm_steps=steps['mlm'], gan_steps=steps['gan'],
+          resume=True, overrides={'mle': {'train.eval_interval': 500, 'train.log_interval': 50, 'train.warmup': 200}},
+          callbacks={'mle': progress('mle', steps['mle']), 'mlm': progress('mlm', steps['mlm']), 'gan': progress('gan', steps['gan'], 'gan_step')})
+PY
+$MG export --ckpt "$RUNS/mle" --out assets/model_mle
+$MG export --ckpt "$RUNS/gan" --out assets/model_gan
 
 # primes: the first 10 s of three chorales of the corpus' test split (never trained on)
 python - "$DATA" <<'PY'
@@ -38,6 +57,6 @@ PY
 
 # samples: 10 s prime + 20 s continuation from each model, MIDI and WAV
 for m in mle gan; do
-  $MG sample --ckpt assets/model_$m.pt --prime assets/prime.mid --prime-seconds 10 --seconds 20 --n 1 --seed 0 \
+  $MG sample --ckpt assets/model_$m --prime assets/prime.mid --prime-seconds 10 --seconds 20 --n 1 --seed 0 \
       --out assets/samples --name $m --device cpu
 done

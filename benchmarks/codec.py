@@ -15,7 +15,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import best_of, machine, table
-from music_gan.data import TokenCache, prepare, SPLITS
+from music_gan.data import TokenCache, prepare
+from music_gan.sources import SPLITS
 from music_gan.events import EventCodec, Notes, load_midi, midi_bytes, midi_to_notes, notes_to_midi
 
 

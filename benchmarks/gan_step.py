@@ -21,11 +21,11 @@ baseline is read and ONE more step is run and timed ('step'). Memory of that ste
         (it has no optimiser state yet, so it is normally lower). With --no-warmup the first step is the measured one.
   CUDA: torch.cuda.reset_peak_memory_stats() before the step; peak = torch.cuda.max_memory_allocated();
         baseline = torch.cuda.memory_allocated() before it.
---whole runs the same step with the non-segmented twin of the rollout (`rollout(..., segmented=False)`: one
-backward after the whole rollout, so the graph of every segment is alive at once) by swapping
-`music_gan.gan.rollout` for `partial(rollout, segmented=False)` in the subprocess; GanStep is otherwise unchanged.
-Mode 'plain' is the segmented rollout with `cached=False`: each step through the model's own forward (`PlainDecoder`,
-which re-projects the memory's keys and values per token inside the graph) instead of `CachedDecoder`, for comparison.
+--whole runs the same step with the non-segmented twin of the rollout (`GanStep(..., segmented=False)`, passed on to
+`rollout`: one backward after the whole rollout, so the graph of every segment is alive at once); GanStep is otherwise
+unchanged. Mode 'plain' is the segmented rollout with `GanStep(..., cached=False)`: each step through the model's own
+forward (`PlainDecoder`, which re-projects the memory's keys and values per token inside the graph) instead of
+`CachedDecoder`, for comparison.
 On CPU each subprocess runs under an address-space limit (--max-memory-gb, default 75% of the memory available at
 start), so a length that does not fit fails cleanly ('out of memory' in the table) instead of waking the OOM killer.
 glibc keeps some freed memory (its mmap threshold rises as large blocks are freed), so RSS can exceed live memory;
@@ -37,7 +37,7 @@ where one step at 1024 takes ~2.5 min on 2 cores and ~13 GiB of RSS at batch 1 (
 the default run in ~10 minutes). The table gives the ratios 512/128 and 1024/128 of time, of the
 absolute peak and of the increase over the pre-step baseline, per mode.
 """
-import argparse, ctypes, functools, gc, json, os, resource, subprocess, sys, time
+import argparse, ctypes, gc, json, os, resource, subprocess, sys, time
 from pathlib import Path
 
 import numpy as np
@@ -66,10 +66,10 @@ def release_heap():
 
 def one(a) -> dict:
     "Build, warm up, measure one step at rollout length `a.one`; the measurements as a dict."
-    import music_gan.gan as gan_mod
     from music_gan.config import preset
     from music_gan.data import CachedPiece, Crops
     from music_gan.discriminator import make_discriminator
+    from music_gan.gan import GanStep
     from music_gan.generator import TransformerXL
 
     dev = torch.device(a.device)
@@ -78,8 +78,6 @@ def one(a) -> dict:
     base = preset(a.preset)
     context = a.context or base.gan.context_len
     cfg = base.override(**{'gan.rollout_len': a.one, 'gan.rollout_segment': a.segment, 'gan.context_len': context})
-    if a.whole: gan_mod.rollout = functools.partial(gan_mod.rollout, segmented=False)   # the non-segmented twin
-    if a.plain: gan_mod.rollout = functools.partial(gan_mod.rollout, cached=False)      # steps through model.forward
 
     window = context + a.one
     rng = np.random.default_rng(0)
@@ -90,7 +88,8 @@ def one(a) -> dict:
     g = TransformerXL(cfg.generator).to(dev).train()
     d = make_discriminator(cfg.discriminator).to(dev)
     d.freeze(cfg.discriminator.freeze)                                    # as GanTrainer does
-    step_fn = gan_mod.GanStep(g, d, cfg, crops, device=dev)
+    step_fn = GanStep(g, d, cfg, crops, device=dev, segmented=not a.whole,   # --whole: the non-segmented twin
+                      cached=not a.plain)                                       # mode 'plain': steps through model.forward
     gen = torch.Generator(dev).manual_seed(0)
 
     def step(i):

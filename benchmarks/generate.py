@@ -7,7 +7,7 @@
 sampling) and on (the default), untrained models of each preset, prime `<start>`, top-k 32; best of --repeat runs,
 off and on interleaved so that other work on the machine disturbs both alike.
 
-Cached: TransformerXL.generate (keys/values of earlier positions kept; here with a memory as long as the piece,
+Cached: TransformerXL.generate (= sampling.generate_tokens; keys/values of earlier positions kept; here with a memory as long as the piece,
 the paper's setting, and the grammar off, the paper's raw sampling), timed for real. Re-run: one full forward over the whole prefix per new token. Re-running
 is quadratic, so beyond --rerun-full-max new tokens it is not run to the end: the time of single re-run
 steps is measured at several prefix lengths and summed over all steps by linear interpolation (the table
@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine, table
 from music_gan.config import preset
 from music_gan.events import EventCodec
-from music_gan.generator import Grammar, Sampler, TransformerXL
+from music_gan.generator import TransformerXL
+from music_gan.sampling import Grammar, Sampler
 
 
 def timed(fn, sync):

@@ -9,8 +9,8 @@ must come back is written to --out (default: $OUT, else ./gpu_check_out), at mos
   results.json    every measurement, with each part's status and seconds
   gpu_check.log   the output of every part and command
   e2e_files.tar.gz  the three-stage run's logs, loss curves and samples (MIDI + WAV)
-  model_gan.half.pt.partN  the trained generator (`music-gan export --half`) in pieces under 16 MiB:
-                  `cat model_gan.half.pt.part* > model_gan.half.pt`, then `music-gan sample --ckpt model_gan.half.pt`
+  model_gan.half.tar.partN  the trained generator (`music-gan export --half`: a model folder) as a tar in pieces under
+                  16 MiB: `cat model_gan.half.tar.part* > m.tar && tar xf m.tar`, then `music-gan sample --ckpt model_gan.half`
 The full checkpoints stay in --work (default: a new folder under /tmp).
 
 The parts, each with its own time budget (seconds, scaled by --budget / 420); a failure or time-out in one is recorded
@@ -360,22 +360,22 @@ def part_e2e(p: Part, a, dev, log):
             f'gan.max_steps={gan}']
     ok and _cli(p, a, log, 'mle', ['train', *common, '--stage', 'mle', '--out', str(W / 'mle'), '--max-steps', str(mle),
                                     '--set', *sets], timeout('mle'))
-    ok = (W / 'mle/checkpoint.pt').exists()                            # a stage cut short still leaves its last checkpoint
+    ok = (W / 'mle/checkpoint').exists()                               # a stage cut short still leaves its last checkpoint
     ok and _cli(p, a, log, 'mlm', ['train', *common, '--stage', 'mlm', '--out', str(W / 'mlm'), '--max-steps', str(mlm),
                                     '--set', *sets], timeout('mlm'))
-    ok2 = (W / 'mlm/checkpoint.pt').exists()
+    ok2 = (W / 'mlm/checkpoint').exists()
     ok and _cli(p, a, log, 'gan', ['train', *common, '--stage', 'gan', '--out', str(W / 'gan'), '--max-steps', str(gan),
-                                    '--init-generator', str(W / 'mle/checkpoint.pt')]
-                + (['--init-discriminator', str(W / 'mlm/checkpoint.pt')] if ok2 else []) + ['--set', *sets], timeout('gan'))
-    ckpt = W / 'gan/gan_checkpoint.pt' if (W / 'gan/gan_checkpoint.pt').exists() else W / 'mle/checkpoint.pt'
+                                    '--init-generator', str(W / 'mle')]                   # run folders: their checkpoint/
+                + (['--init-discriminator', str(W / 'mlm')] if ok2 else []) + ['--set', *sets], timeout('gan'))
+    ckpt = W / 'gan' if (W / 'gan/checkpoint').exists() else W / 'mle'
     if ok:
         _cli(p, a, log, 'sample', ['sample', '--ckpt', str(ckpt), '--out', str(W / 'samples'), '--n', '2',
                                    '--seconds', '3' if a.dry_run else '30', '--device', device], timeout('sample'))
-        _cli(p, a, log, 'export', ['export', '--ckpt', str(ckpt), '--out', str(W / 'model_gan.half.pt'), '--half'], timeout('export'))
+        _cli(p, a, log, 'export', ['export', '--ckpt', str(ckpt), '--out', str(W / 'model_gan.half'), '--half'], timeout('export'))
     p.data['results'] = {'mle_validation_nll': _last(W / 'mle/log.csv', 'validation_nll'), 'mle_last_loss': _last(W / 'mle/log.csv', 'loss'),
                          'mlm_masked_accuracy': _last(W / 'mlm/log.csv', 'validation_masked_accuracy'),
                          'gan_validation_nll': _last(W / 'gan/log.csv', 'validation_nll'), 'steps': {'mle': mle, 'mlm': mlm, 'gan': gan},
-                         'sampled_from': ckpt.parent.name}
+                         'sampled_from': ckpt.name}
     p.save()
 
 
@@ -467,8 +467,8 @@ def report(env: dict, res: dict, a) -> str:
     out += head('e2e') + [_table(['stage', 'command', 's', 'status'], [[r['stage'], f"`{r['command']}`", r['seconds'], r['status']]
                                                                          for r in e.get('rows', [])])]
     if e.get('results'): out += ['', 'results: ' + ', '.join(f'{k} {v}' for k, v in e['results'].items()),
-                                 'files: e2e_files.tar.gz (logs, loss curves, samples), model_gan.half.pt.part* '
-                                 '(`cat model_gan.half.pt.part* > model_gan.half.pt`).']
+                                 'files: e2e_files.tar.gz (logs, loss curves, samples), model_gan.half.tar.part* '
+                                 '(`cat model_gan.half.tar.part* > m.tar && tar xf m.tar`: the model folder model_gan.half).']
     out += ['', SECTIONS['targets'], ''] + [f'- {line}' for line in targets(res)] + ['']
     return '\n'.join(out)
 
@@ -534,11 +534,13 @@ def collect(a, out: Path, log):
                 if size + f.stat().st_size > MAX_FILE: log(f'  not in the tarball (size): {f}'); continue
                 tf.add(f, arcname=str(f.relative_to(W))); size += f.stat().st_size
         kept.append(tar.name)
-        model = W / 'model_gan.half.pt'
-        if model.exists():
-            data = model.read_bytes()
+        model = W / 'model_gan.half'                                     # a model folder: config.json + model.safetensors
+        if model.is_dir():
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode='w') as tf: tf.add(model, arcname=model.name)
+            data = buf.getvalue()
             for i in range(0, len(data), MAX_FILE):
-                part = out / f'model_gan.half.pt.part{i // MAX_FILE}'
+                part = out / f'model_gan.half.tar.part{i // MAX_FILE}'
                 part.write_bytes(data[i:i + MAX_FILE]); kept.append(part.name)
     return kept
 

@@ -17,6 +17,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--workers', type=int, default=2)
     ap.add_argument('--corpus', default='bach')
+    ap.add_argument('--file-seconds', type=float, default=120.0, help='longest time a score file may take to read (skipped past it)')
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ['TMPDIR'] = tmp; tempfile.tempdir = None   # cold music21 parse cache
@@ -24,7 +25,7 @@ def main():
         rows = []
         for run in ('from scratch', 'second run'):
             t = time.perf_counter()
-            s = prepare(args.corpus, Path(tmp) / 'cache', workers=args.workers, progress=False)
+            s = prepare(args.corpus, Path(tmp) / 'cache', workers=args.workers, file_seconds=args.file_seconds, progress=False)
             dt = time.perf_counter() - t
             rows.append([run, f"{dt:.2f}", s.new_entries, s.done_before, f"{sum(s.pieces.values()):,}",
                          f"{sum(s.tokens.values()):,}", f"{s.seconds_of_music / 3600:.2f}", s.skipped])

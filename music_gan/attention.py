@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from einops import rearrange, einsum
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['PositionalEmbedding', 'attention_mask', 'rel_logits_naive', 'rel_shift', 'rel_logits_fast', 'rel_shift_view',
@@ -70,7 +71,7 @@ def rel_shift_view(x:torch.Tensor) -> torch.Tensor:
     *lead, tq, tk1 = x.shape
     return x.flatten(-2)[..., tq:].unflatten(-1, (tq, tk1 - 1))   # element T + i·Tk + j of the flattened rows
 
-# %% ../nbs/07_attention.ipynb #e8ea6564
+# %% ../nbs/07_attention.ipynb #9c3b8df4
 def _strided_attention(q, k, v, r, u, w, allowed, dropout_p:float=0.0) -> torch.Tensor:
     "`rel_attention(impl='strided')`: scale folded into the queries, zero-copy shift, one `baddbmm`, mask in place."
     b, h, tq, d = q.shape; tk, scale = k.shape[2], d ** -0.5
@@ -80,6 +81,7 @@ def _strided_attention(q, k, v, r, u, w, allowed, dropout_p:float=0.0) -> torch.
     probs = ac_bd.view(b, h, tq, tk).masked_fill_(~allowed, float('-inf')).softmax(-1)
     return F.dropout(probs, dropout_p) @ v
 
+# %% ../nbs/07_attention.ipynb #ae826b14
 def rel_attention(q, k, v, r, u, w, allowed, *, dropout_p:float=0.0, impl:str='auto') -> torch.Tensor:
     "Relative attention `(B, H, Tq, dh)`; `allowed (B|1, 1|H, Tq, Tk)` bool; `impl`: 'naive', 'matmul', 'strided', 'sdpa' or 'auto'."
     if impl == 'auto': impl = 'sdpa' if q.is_cuda else 'strided'
@@ -93,7 +95,7 @@ def rel_attention(q, k, v, r, u, w, allowed, *, dropout_p:float=0.0, impl:str='a
     probs = logits.masked_fill(~allowed, float('-inf')).softmax(-1)
     return F.dropout(probs, dropout_p) @ v
 
-# %% ../nbs/07_attention.ipynb #1abb0ee5
+# %% ../nbs/07_attention.ipynb #d99457a9
 class RelMultiHeadAttn(nn.Module):
     "Transformer-XL relative multi-head attention over `[memory; segment]`, with residual and post-LayerNorm."
     def __init__(self, d_model:int, n_head:int, *, dropout:float=0.0, dropatt:float=0.0, impl:str='auto'):
@@ -109,26 +111,30 @@ class RelMultiHeadAttn(nn.Module):
         out = rel_attention(q, k, v, r, u, w, allowed, dropout_p=self.dropatt if self.training else 0.0, impl=self.impl)
         return self.norm(h + self.drop(self.o(rearrange(out, 'b h t d -> b t (h d)'))))
 
-    def forward(self, h, pos, u, w, mem=None, mem_valid=None):
-        "`h (B, T, D)` segment, `pos (M+T, D)` encodings (descending), `mem (B, M, D)` → `(B, T, D)`."
-        cat = h if mem is None else torch.cat([mem, h], dim=1)                               # (B, M+T, D)
-        w_q, w_kv = self.qkv.weight.split([h.shape[-1], 2 * h.shape[-1]])                     # queries of the segment only
-        q = rearrange(F.linear(h, w_q), 'b t (h d) -> b h t d', h=self.n_head)                # (B, H, T, dh)
-        k, v = rearrange(F.linear(cat, w_kv), 'b t (two h d) -> two b h t d', two=2, h=self.n_head)
-        r = rearrange(self.r_net(pos), 'k (h d) -> k h d', h=self.n_head)                    # (M+T, H, dh)
-        allowed = attention_mask(h.shape[1], cat.shape[1], mem_valid, device=h.device)
-        return self._attend(h, q, k, v, r, u, w, allowed)
-
-    def forward_cached(self, h, r_table, u, w, store=None):
-        "`h (B, T, D)` new positions, `r_table (L, H, dh)` projected (L ≥ all keys); `store(k_new, v_new) -> (k, v)` caches → `(B, T, D)`."
-        q, k_new, v_new = rearrange(self.qkv(h), 'b t (three h d) -> three b h t d', three=3, h=self.n_head)
-        k, v = store(k_new, v_new) if store else (k_new, v_new)                             # (B, H, M+T, dh), no copy
-        r = r_table[r_table.shape[0] - k.shape[2]:]                                           # distances M+T-1 .. 0
-        return self._attend(h, q, k, v, r, u, w, attention_mask(h.shape[1], k.shape[2], device=h.device))
-
     def r_table(self, pos) -> torch.Tensor:
         "Projected position encodings `(L, H, dh)` for `pos (L, D)`, computed once per generation."
         return rearrange(self.r_net(pos), 'k (h d) -> k h d', h=self.n_head)
+
+# %% ../nbs/07_attention.ipynb #488d40b7
+@patch
+def forward(self:RelMultiHeadAttn, h, pos, u, w, mem=None, mem_valid=None):
+    "`h (B, T, D)` segment, `pos (M+T, D)` encodings (descending), `mem (B, M, D)` → `(B, T, D)`."
+    cat = h if mem is None else torch.cat([mem, h], dim=1)                               # (B, M+T, D)
+    w_q, w_kv = self.qkv.weight.split([h.shape[-1], 2 * h.shape[-1]])                     # queries of the segment only
+    q = rearrange(F.linear(h, w_q), 'b t (h d) -> b h t d', h=self.n_head)                # (B, H, T, dh)
+    k, v = rearrange(F.linear(cat, w_kv), 'b t (two h d) -> two b h t d', two=2, h=self.n_head)
+    r = rearrange(self.r_net(pos), 'k (h d) -> k h d', h=self.n_head)                    # (M+T, H, dh)
+    allowed = attention_mask(h.shape[1], cat.shape[1], mem_valid, device=h.device)
+    return self._attend(h, q, k, v, r, u, w, allowed)
+
+# %% ../nbs/07_attention.ipynb #afb92da9
+@patch
+def forward_cached(self:RelMultiHeadAttn, h, r_table, u, w, store=None):
+    "`h (B, T, D)` new positions, `r_table (L, H, dh)` projected (L ≥ all keys); `store(k_new, v_new) -> (k, v)` caches → `(B, T, D)`."
+    q, k_new, v_new = rearrange(self.qkv(h), 'b t (three h d) -> three b h t d', three=3, h=self.n_head)
+    k, v = store(k_new, v_new) if store else (k_new, v_new)                             # (B, H, M+T, dh), no copy
+    r = r_table[r_table.shape[0] - k.shape[2]:]                                           # distances M+T-1 .. 0
+    return self._attend(h, q, k, v, r, u, w, attention_mask(h.shape[1], k.shape[2], device=h.device))
 
 # %% ../nbs/07_attention.ipynb #a0f495df
 def skew(qe:torch.Tensor) -> torch.Tensor:

@@ -10,16 +10,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from fastcore.basics import patch
+from matplotlib.figure import Figure
 from scipy import stats as _stats
 
-from . import metrics as _metrics
-from .metrics import (COLUMNS, LOWER_IS_BETTER, METRICS, Report, blocks, continuations, corpus_metrics, linear_probe,
-                               make_sampler, mlm_features, nll, pseudo_log_likelihood, window)
+from .metrics import DEFAULT_TEMPO, METRICS, PieceNotes, corpus_metrics, midi_health, music_metrics
+from .data import TokenCache
+from .sampling import make_sampler
+from .train import nll
+from .gan import GanTrainer, NoAdversary, train_gan
+from .evaluation import (REPORT_COLUMNS, LOWER_IS_BETTER, Report, blocks, classifier_accuracy, continuations, format_value, held_out,
+                                  linear_probe, load_bert, load_generator, mlm_features, pseudo_log_likelihood, sampler_setting,
+                                  training_clips, window)
 
 # %% auto #0
 __all__ = ['t_interval', 'bootstrap_ci', 'bootstrap_ci_slow', 'sign_flip_test', 'sign_flip_test_slow', 'wilson_interval',
-           'ComparisonReport', 'interval_table', 'verdict', 'compare', 'NoAdversary', 'train_baseline', 'train_pair',
-           'ByWindow', 'by_window']
+           'ComparisonReport', 'interval_table', 'verdict', 'compare', 'train_baseline', 'train_pair', 'ByWindow',
+           'by_window']
 
 # %% ../nbs/20_compare.ipynb #bf259ead
 def t_interval(x, confidence:float=0.95) -> tuple[float, float, float]:
@@ -35,6 +42,7 @@ def _draws(v:np.ndarray, n_boot:int, seed:int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     return rng.integers(0, v.shape[0], (n_boot, v.shape[0])), rng.integers(0, v.shape[1], (n_boot, v.shape[1]))
 
+# %% ../nbs/20_compare.ipynb #a4dce133
 def _counts(idx:np.ndarray, n:int) -> np.ndarray:
     "`(B, k)` indices → `(B, n)` counts."
     out = np.zeros((len(idx), n)); np.add.at(out, (np.arange(len(idx))[:, None], idx), 1)
@@ -52,6 +60,7 @@ def bootstrap_ci(values, confidence:float=0.95, n_boot:int=2000, seed:int=0) -> 
     lo, hi = np.nanpercentile(means, [50 * (1 - confidence), 50 * (1 + confidence)])
     return float(v[ok].mean()), float(lo), float(hi)
 
+# %% ../nbs/20_compare.ipynb #7784bfc3
 def bootstrap_ci_slow(values, confidence:float=0.95, n_boot:int=2000, seed:int=0) -> tuple[float, float, float]:
     "`bootstrap_ci` one resample at a time (the reference)."
     v = np.atleast_2d(np.asarray(values, dtype=np.float64))
@@ -64,9 +73,11 @@ def bootstrap_ci_slow(values, confidence:float=0.95, n_boot:int=2000, seed:int=0
 
 # %% ../nbs/20_compare.ipynb #58a728e9
 def _paired(a, b) -> np.ndarray:
+    "The defined differences `a - b` of paired values (a pair with a NaN is dropped)."
     d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
     return d[~np.isnan(d)]
 
+# %% ../nbs/20_compare.ipynb #7130b810
 def sign_flip_test(a, b, *, n_perm:int=20_000, seed:int=0, exact_max:int=16) -> float:
     "Two-sided p-value that the mean of the paired differences `a - b` is 0 (NaN pairs dropped): sign flips, exact up to `exact_max` pairs."
     d = _paired(a, b); n = len(d)
@@ -77,6 +88,7 @@ def sign_flip_test(a, b, *, n_perm:int=20_000, seed:int=0, exact_max:int=16) -> 
     extreme = np.count_nonzero(null >= obs - 1e-12 * max(1.0, np.abs(d).max()))
     return float(extreme / len(signs)) if n <= exact_max else float((1 + extreme) / (1 + n_perm))
 
+# %% ../nbs/20_compare.ipynb #92854965
 def sign_flip_test_slow(a, b) -> float:
     "The exact test, one sign assignment at a time (the reference)."
     d = _paired(a, b)
@@ -100,22 +112,28 @@ class ComparisonReport(Report):
     tests: dict = field(default_factory=dict)
 
     def _cell(self, m, lo, hi) -> str:
-        f = lambda v: '–' if v is None or np.isnan(v) else f"{v:.3f}" if abs(v) < 100 else f"{v:.1f}"
-        return f(m) + ('' if lo is None or np.isnan(lo) else f" [{f(lo)}, {f(hi)}]")
+        "A mean and its interval: '0.500 [0.400, 0.600]'; without an interval, the mean alone."
+        return format_value(m) + ('' if lo is None or np.isnan(lo) else f" [{format_value(lo)}, {format_value(hi)}]")
+
+    def cell_text(self, model:str, column:str) -> str:
+        "The cell of `model` and `column` as the table shows it: mean [95 % interval]."
+        return self._cell(self.rows[model].get(column, math.nan), *self.intervals.get(model, {}).get(column, (math.nan, math.nan)))
 
 # %% ../nbs/20_compare.ipynb #19892c98
-def _cr_markdown(self) -> str:
+@patch
+def markdown(self:ComparisonReport) -> str:
+    "The report as Markdown: means [95 % intervals], the distances to the training set, the paired tests, settings and notes."
     best, line = self.best, lambda cells: '| ' + ' | '.join(cells) + ' |'
-    out = [line(['model'] + [f"{c} {'↓' if c in LOWER_IS_BETTER else '~'}" for c in COLUMNS]), '|' + '---|' * (len(COLUMNS) + 1)]
+    out = [line(['model'] + [f"{c} {'↓' if c in LOWER_IS_BETTER else '~'}" for c in REPORT_COLUMNS]), '|' + '---|' * (len(REPORT_COLUMNS) + 1)]
     for name, r in self.rows.items():
-        cells = [self._cell(r.get(c, math.nan), *self.intervals.get(name, {}).get(c, (math.nan, math.nan))) for c in COLUMNS]
-        out.append(line([name] + [f"**{t}**" if name in best.get(c, []) else t for c, t in zip(COLUMNS, cells)]))
-    cols = [c for c in COLUMNS if any(c in d for d in self.distances.values())]
+        cells = [self._cell(r.get(c, math.nan), *self.intervals.get(name, {}).get(c, (math.nan, math.nan))) for c in REPORT_COLUMNS]
+        out.append(line([name] + [f"**{t}**" if name in best.get(c, []) else t for c, t in zip(REPORT_COLUMNS, cells)]))
+    cols = [c for c in REPORT_COLUMNS if any(c in d for d in self.distances.values())]
     out += ['', "Bold: best by the paper's rule (↓ lowest; ~ closest to the training set). Each cell: mean [95 % interval] "
             f"({self.settings.get('interval', 'see settings')}).", '', 'Distance to the training set, |value − training-set mean| per prime, mean [95 % interval]:',
             '', line(['model'] + cols), '|' + '---|' * (len(cols) + 1)]
     out += [line([name] + [self._cell(*d.get(c, (math.nan,) * 3)) for c in cols]) for name, d in self.distances.items()]
-    tcols = [c for c in COLUMNS if any(c in t for t in self.tests.values())]
+    tcols = [c for c in REPORT_COLUMNS if any(c in t for t in self.tests.values())]
     if self.tests:
         out += ['', 'Paired sign-flip tests over primes (two-sided p-value, number of primes n): the distances above (NLL: per-piece NLL) of two models.',
                 '', line(['models'] + tcols), '|' + '---|' * (len(tcols) + 1)]
@@ -125,50 +143,61 @@ def _cr_markdown(self) -> str:
     notes = ''.join(f"\n- {n}" for n in self.notes)
     return '\n'.join(out) + '\n\nSettings:\n' + sets + ('\n\nNotes:' + notes if notes else '') + '\n'
 
-ComparisonReport.markdown = _cr_markdown
-
 # %% ../nbs/20_compare.ipynb #d97850f6
-def _cr_csv(self) -> str:
+@patch
+def csv(self:ComparisonReport) -> str:
     "One row per model and kind ('value', 'distance') and per pair ('p'): each column with its `_lo`, `_hi` (for 'p': n and the mean paired difference)."
     buf = io.StringIO(); w = csv.writer(buf)
-    w.writerow(['model', 'kind'] + [x for c in COLUMNS for x in (c, f'{c}_lo', f'{c}_hi')])
+    w.writerow(['model', 'kind'] + [x for c in REPORT_COLUMNS for x in (c, f'{c}_lo', f'{c}_hi')])
     nan3 = (math.nan,) * 3
     for name, r in self.rows.items():
-        w.writerow([name, 'value'] + [x for c in COLUMNS for x in (r.get(c, math.nan), *self.intervals.get(name, {}).get(c, nan3[:2]))])
-    for name, d in self.distances.items(): w.writerow([name, 'distance'] + [x for c in COLUMNS for x in d.get(c, nan3)])
-    for pair, t in self.tests.items(): w.writerow([pair, 'p'] + [x for c in COLUMNS for x in t.get(c, (math.nan, 0, math.nan))])
+        w.writerow([name, 'value'] + [x for c in REPORT_COLUMNS for x in (r.get(c, math.nan), *self.intervals.get(name, {}).get(c, nan3[:2]))])
+    for name, d in self.distances.items(): w.writerow([name, 'distance'] + [x for c in REPORT_COLUMNS for x in d.get(c, nan3)])
+    for pair, t in self.tests.items(): w.writerow([pair, 'p'] + [x for c in REPORT_COLUMNS for x in t.get(c, (math.nan, 0, math.nan))])
     return buf.getvalue()
 
-def _cr_json(self) -> str:
+# %% ../nbs/20_compare.ipynb #6455600b
+@patch
+def to_json(self:ComparisonReport) -> str:
+    "Rows, intervals, distances and tests (NaN as null), best marks, settings and notes as JSON."
     clean = lambda v: None if isinstance(v, float) and np.isnan(v) else [clean(x) for x in v] if isinstance(v, (tuple, list)) else v
     d = lambda x: {k: {c: clean(v) for c, v in r.items()} for k, r in x.items()}
     return json.dumps({'rows': d(self.rows), 'intervals': d(self.intervals), 'distances': d(self.distances), 'tests': d(self.tests),
                        'best': self.best, 'settings': self.settings, 'notes': self.notes}, indent=1, default=str)
 
-ComparisonReport.csv, ComparisonReport.to_json = _cr_csv, _cr_json
-
 # %% ../nbs/20_compare.ipynb #f403bbca
+def _row_intervals(cols:dict, *, n_boot:int, seed:int) -> tuple[dict, dict]:
+    "`({column: mean}, {column: (lo, hi)})` of one model's `(S, P)` tables: Student t for one value per seed (CA), else the two-way bootstrap."
+    row, intervals = {}, {}
+    for c, v in cols.items():
+        m, lo, hi = t_interval(v) if np.shape(v)[-1] == 1 else bootstrap_ci(v, n_boot=n_boot, seed=seed)
+        row[c], intervals[c] = m, (lo, hi)
+    return row, intervals
+
+# %% ../nbs/20_compare.ipynb #9dd850df
+def _pair_test(a:dict, b:dict, dist_a:dict, dist_b:dict) -> dict:
+    "`{column: (p, n, mean difference a − b)}`: sign-flip tests over primes of two models' distances (NLL: values), on the seeds both have."
+    out = {}
+    for c in [c for c in a if c in b and np.shape(a[c])[-1] > 1 and (c in dist_a or c in LOWER_IS_BETTER)]:
+        k = min(np.atleast_2d(a[c]).shape[0], np.atleast_2d(b[c]).shape[0])                   # the seeds both have
+        per_prime = lambda v, d: np.nanmean(np.atleast_2d(d[c] if c in d else v[c])[:k], 0)     # (P,): mean over those seeds
+        pa, pb = per_prime(a, dist_a), per_prime(b, dist_b)
+        diff = _paired(pa, pb)                                                                  # (n,) differences a − b
+        out[c] = (sign_flip_test(pa, pb), len(diff), float(diff.mean()) if len(diff) else math.nan)
+    return out
+
+# %% ../nbs/20_compare.ipynb #9c6eaaad
 def interval_table(values:dict, reference:str='training set', *, n_boot:int=2000, seed:int=0) -> tuple[dict, dict, dict, dict]:
     "`values {model: {column: (S, P) array}}` → `(rows, intervals, distances, tests)` of a `ComparisonReport`."
-    rows, intervals, distances, tests = {}, {}, {}, {}
+    rows, intervals, distances, dist = {}, {}, {}, {}
     ref = {c: float(np.nanmean(v)) for c, v in values.get(reference, {}).items()}
-    dist = {}
     for name, cols in values.items():
-        rows[name], intervals[name] = {}, {}
-        for c, v in cols.items():
-            m, lo, hi = t_interval(v) if np.shape(v)[-1] == 1 else bootstrap_ci(v, n_boot=n_boot, seed=seed)
-            rows[name][c], intervals[name][c] = m, (lo, hi)
+        rows[name], intervals[name] = _row_intervals(cols, n_boot=n_boot, seed=seed)
         if name == reference: continue
         dist[name] = {c: np.abs(np.atleast_2d(v) - ref[c]) for c, v in cols.items() if c in ref and c not in LOWER_IS_BETTER}
         distances[name] = {c: bootstrap_ci(v, n_boot=n_boot, seed=seed) for c, v in dist[name].items()}
     models = [n for n in values if n != reference]
-    for a, b in itertools.combinations(models, 2):
-        k = lambda c: min(np.atleast_2d(values[a][c]).shape[0], np.atleast_2d(values[b][c]).shape[0])       # the seeds both have
-        per_prime = lambda m, c: np.nanmean(np.atleast_2d(dist[m][c] if c in dist[m] else values[m][c])[:k(c)], 0)   # (P,): mean over them
-        cols = [c for c in values[a] if c in values[b] and np.shape(values[a][c])[-1] > 1 and (c in dist[a] or c in LOWER_IS_BETTER)]
-        pairs = {c: _paired(per_prime(a, c), per_prime(b, c)) for c in cols}                                  # (n,) differences a − b
-        tests[f'{a} vs {b}'] = {c: (sign_flip_test(per_prime(a, c), per_prime(b, c)), len(d), float(d.mean()) if len(d) else math.nan)
-                                for c, d in pairs.items()}
+    tests = {f'{a} vs {b}': _pair_test(values[a], values[b], dist[a], dist[b]) for a, b in itertools.combinations(models, 2)}
     return rows, intervals, distances, tests
 
 # %% ../nbs/20_compare.ipynb #46beedf9
@@ -184,15 +213,6 @@ def verdict(report:ComparisonReport, pair:str, alpha:float=0.05) -> list[str]:
     return out
 
 # %% ../nbs/20_compare.ipynb #a4523059
-def _held_out(cache, split:str) -> tuple[list, str, list]:
-    "The held-out pieces (with notes) of `split`, falling back to validation when there is no test split."
-    held, notes = cache.pieces(split, notes=True), []
-    if not held and split == 'test':
-        held, split = cache.pieces('validation', notes=True), 'validation'
-        notes.append("the data has no test split: the validation split is the held-out music")
-    if not held: raise ValueError(f"{cache.root}: no held-out pieces in split {split!r}")
-    return held, split, notes
-
 def _seed_values(model, held, conts, *, codec, clip_seconds, bert, pll_tokens, nll_pieces, ca_length, seed) -> dict:
     "Per prime (and per held-out piece for NLL) values of one trained model: `{column: (P,) array}`."
     cm = corpus_metrics([c['tokens'] for c in conts], clip_seconds=clip_seconds, codec=codec)
@@ -200,45 +220,53 @@ def _seed_values(model, held, conts, *, codec, clip_seconds, bert, pll_tokens, n
     out['NLL'] = np.array([nll(model, [p], batch_size=1)['NLL'] for p in held[:nll_pieces]])
     if bert is not None:
         out['PLL'] = np.array([pseudo_log_likelihood(bert, c['tokens'], max_tokens=pll_tokens) for c in conts])
-        try: out['CA'] = np.array([_metrics.classifier_accuracy(bert, [p.tokens for p in held], [c['tokens'] for c in conts], length=ca_length, seed=seed)['CA']])
+        try: out['CA'] = np.array([classifier_accuracy(bert, [p.tokens for p in held], [c['tokens'] for c in conts], length=ca_length, seed=seed)['CA']])
         except ValueError: out['CA'] = np.array([math.nan])
     return out
 
+# %% ../nbs/20_compare.ipynb #c75b2fde
+def _training_values(clips:list, codec, *, clip_seconds:float, bert, n:int, pll_tokens:int, seed:int) -> dict:
+    "The training-set row of a comparison: `{column: (1, N) array}` of its clips' music metrics, and PLL of `n` clips with a BERT."
+    cm = corpus_metrics(clips, clip_seconds=clip_seconds, codec=codec)
+    values = {c: cm[c][None] for c in METRICS}
+    if bert is not None:
+        pick = np.random.default_rng(seed).permutation(len(clips))[:n]
+        values['PLL'] = np.array([[pseudo_log_likelihood(bert, codec.encode_notes(clips[i]), max_tokens=pll_tokens) for i in pick]])
+    return values
+
+# %% ../nbs/20_compare.ipynb #1a7b1eee
+def _model_values(paths:list, held:list, codec, *, n:int, sampler, prime_seconds:float, seconds:float, device, **kwargs) -> dict:
+    "`{column: (S, P) array}` of one model trained with S seeds (`paths`), continuing the same `n` primes for every seed."
+    per_seed = []
+    for path in paths:
+        model = load_generator(path, codec, device)
+        conts = continuations(model, held, n, codec=codec, prime_seconds=prime_seconds, seconds=seconds, sampler=sampler, seed=kwargs['seed'])
+        per_seed.append(_seed_values(model, held, conts, codec=codec, **kwargs))
+    return {c: np.stack([s[c] for s in per_seed]) for c in per_seed[0]}
+
 # %% ../nbs/20_compare.ipynb #e8e7b0de
 def compare(data, runs:dict, *, bert=None, n:int=20, clip_seconds:float=30.0, prime_seconds:float=10.0, seconds:float=30.0,
-            sampler:str='topk', k:int=32, p:float=0.9, temperature:float=0.95, seed:int=0, split:str='test', ca_length:int=128,
+            sampler:str='topk', top_k:int=32, top_p:float=0.9, temperature:float=0.95, seed:int=0, split:str='test', ca_length:int=128,
             pll_tokens:int=2048, nll_pieces:int|None=None, n_boot:int=2000, device='cpu', log=print) -> ComparisonReport:
     "Table 2 with 95 % intervals over seeds and primes and paired tests: `runs {model: checkpoint or [checkpoint per seed]}`."
-    from music_gan.data import TokenCache
-    from music_gan.train import model_from_checkpoint
     cache = TokenCache(data); codec = cache.codec
-    held, split, notes = _held_out(cache, split)
-    bert_model = _metrics._load_bert(bert, device) if bert else None
+    held, split, notes = held_out(cache, split)
+    bert_model = load_bert(bert, device) if bert else None
     if bert_model is None: notes.append("no BERT checkpoint given: CA and PLL not computed")
-    train = [q for q in cache.pieces('train', notes=True) if len(q.notes) and q.notes.duration > prime_seconds + 1]
-    clips = [window(q.notes, prime_seconds, clip_seconds) for q in train]
-    cm = corpus_metrics(clips, clip_seconds=clip_seconds, codec=codec)
-    values = {'training set': {c: cm[c][None] for c in METRICS}}
-    if bert_model is not None:
-        pick = np.random.default_rng(seed).permutation(len(clips))[:n]
-        values['training set']['PLL'] = np.array([[pseudo_log_likelihood(bert_model, codec.encode_notes(clips[i]), max_tokens=pll_tokens) for i in pick]])
-    gen_sampler, n_seeds = make_sampler(sampler, k=k, p=p, temperature=temperature), {}
+    train, clips = training_clips(cache, prime_seconds, clip_seconds)
+    values = {'training set': _training_values(clips, codec, clip_seconds=clip_seconds, bert=bert_model, n=n, pll_tokens=pll_tokens, seed=seed)}
+    gen_sampler, n_seeds = make_sampler(sampler, top_k=top_k, top_p=top_p, temperature=temperature), {}
     for name, paths in runs.items():
         paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
-        per_seed = []
-        for path in paths:
-            model, cfg = model_from_checkpoint(path, device=device)
-            if cfg.codec.codec().config() != codec.config(): raise ValueError(f"{path}: trained with another codec than the data {data}")
-            conts = continuations(model, held, n, codec=codec, prime_seconds=prime_seconds, seconds=seconds, sampler=gen_sampler, seed=seed)
-            per_seed.append(_seed_values(model, held, conts, codec=codec, clip_seconds=clip_seconds, bert=bert_model, pll_tokens=pll_tokens,
-                                         nll_pieces=nll_pieces or len(held), ca_length=ca_length, seed=seed))
-        values[name], n_seeds[name] = {c: np.stack([s[c] for s in per_seed]) for c in per_seed[0]}, len(paths)
+        values[name], n_seeds[name] = _model_values(paths, held, codec, n=n, sampler=gen_sampler, prime_seconds=prime_seconds, seconds=seconds,
+                                                    device=device, clip_seconds=clip_seconds, bert=bert_model, pll_tokens=pll_tokens,
+                                                    nll_pieces=nll_pieces or len(held), ca_length=ca_length, seed=seed), len(paths)
         log(f"  {name}: {len(paths)} seed(s) × {n} primes")
     rows, intervals, distances, tests = interval_table(values, n_boot=n_boot, seed=seed)
     settings = dict(data=str(data), held_out_split=split, held_out_pieces=len(held), training_pieces=len(train), primes=n,
                     seeds=n_seeds, prime_seconds=prime_seconds, seconds=seconds, clip_seconds=clip_seconds,
-                    sampler=f"{sampler} (k={k})" if sampler == 'topk' else f"{sampler} (p={p})" if sampler == 'topp' else sampler,
-                    temperature=temperature, seed=seed, nll_pieces=nll_pieces or len(held), ca_block=ca_length, pll_tokens=pll_tokens,
+                    sampler=sampler_setting(sampler, top_k, top_p), temperature=temperature, seed=seed, nll_pieces=nll_pieces or len(held),
+                    ca_block=ca_length, pll_tokens=pll_tokens,
                     interval=f"95 %: two-way percentile bootstrap over seeds × primes ({n_boot} resamples); CA: Student t over seeds",
                     test='two-sided sign-flip permutation test over primes, exact up to 16 primes; no correction for testing many columns (at α = 0.05 one column in 20 differs by chance)',
                     checkpoints={m: [str(x) for x in ([v] if isinstance(v, (str, Path)) else v)] for m, v in runs.items()},
@@ -246,20 +274,6 @@ def compare(data, runs:dict, *, bert=None, n:int=20, clip_seconds:float=30.0, pr
     if n < 6: notes.append(f"{n} primes: no paired test can reach p < 0.05 (the smallest possible p is 2/2^{n} = {2 / 2 ** n:.3g})")
     if min(n_seeds.values(), default=1) < 2: notes.append("one seed for some model: its intervals cover primes, not the seed-to-seed spread")
     return ComparisonReport(rows, settings, notes=notes, intervals=intervals, distances=distances, tests=tests)
-
-# %% ../nbs/20_compare.ipynb #72120567
-from .gan import GanStep, GanTrainer, train_gan
-
-class NoAdversary(GanStep):
-    "A `GanStep` switched off: built like one (so checkpoints keep their shape); its steps change no weight and draw no random number."
-    calls = 0
-    def __call__(self, *args, **kwargs) -> dict:                 # 'alternating': the GAN step of a cycle
-        self.calls += 1
-        return {}
-    def generator_backward(self, context, real, beta, **kwargs):  # 'joint': λ·∇L_gen of equation (2) is not added
-        self.calls += 1
-        return torch.zeros_like(real), 0.0
-    def discriminator_step(self, *args, **kwargs) -> dict: return {}
 
 # %% ../nbs/20_compare.ipynb #981a5b7f
 def train_baseline(cfg, data, out, **kwargs) -> GanTrainer:
@@ -269,6 +283,7 @@ def train_baseline(cfg, data, out, **kwargs) -> GanTrainer:
         raise RuntimeError("train_baseline: GanTrainer did not build its step from `step_cls`, so the adversary was not switched off")
     return gt
 
+# %% ../nbs/20_compare.ipynb #b902e1b4
 def train_pair(cfg, data, out, *, seeds=(0,), **kwargs) -> dict:
     "For each seed (`train.seed`), the GAN stage and its baseline from the same checkpoints: `{'gan': [...], 'baseline': [...]}` trainers."
     out, runs = Path(out), {'gan': [], 'baseline': []}
@@ -281,13 +296,12 @@ def train_pair(cfg, data, out, *, seeds=(0,), **kwargs) -> dict:
 # %% ../nbs/20_compare.ipynb #81475475
 def _window_piece(notes, start:float, seconds:float):
     "The window of `notes` starting at `start`, as a `PieceNotes` of exactly `seconds` (so EBR and PRS count its silence)."
-    return _metrics.PieceNotes(window(notes, start, seconds), seconds, _metrics.DEFAULT_TEMPO)
+    return PieceNotes(window(notes, start, seconds), seconds, DEFAULT_TEMPO)
 
+# %% ../nbs/20_compare.ipynb #1094203d
 def _health(piece) -> dict:
-    "The MIDI health values of a window, if `music_gan.metrics` has them (else `{}`)."
-    fn = getattr(_metrics, 'midi_health', None)
-    if fn is None: return {}
-    vals = {f'health_{k}': float(v) for k, v in dict(fn(piece)).items() if isinstance(v, (int, float, np.floating, np.integer))}
+    "The MIDI health values of a window (`metrics.midi_health`), the token-stream faults left out."
+    vals = {f'health_{k}': float(v) for k, v in midi_health(piece).items() if isinstance(v, (int, float, np.floating, np.integer))}
     return {k: v for k, v in vals.items() if not math.isnan(v)}          # token-stream faults are not defined on a window of notes
 
 # %% ../nbs/20_compare.ipynb #60f55d15
@@ -299,7 +313,7 @@ def _window_table(notes_list:list, n_windows:int, seconds:float, offset:float=0.
             start = offset + w * seconds
             if notes.duration <= start: continue
             piece = _window_piece(notes, start, seconds)
-            vals = {**dict(_metrics.music_metrics(piece)), **_health(piece)}
+            vals = {**dict(music_metrics(piece)), **_health(piece)}
             for k, v in vals.items(): out.setdefault(k, np.full((len(notes_list), n_windows), np.nan))[i, w] = v
     return out
 
@@ -322,34 +336,38 @@ class ByWindow:
     def values(self) -> list: return [k for k in self.rows[0] if k not in ('model', 'window_start_s', 'n') and not k.endswith(('_lo', '_hi'))] if self.rows else []
 
     def csv(self) -> str:
+        "One line per model and window."
         buf = io.StringIO(); w = csv.DictWriter(buf, fieldnames=list(self.rows[0])); w.writeheader(); w.writerows(self.rows)
         return buf.getvalue()
 
-    def plot(self, path, values=None):
-        "Each value against time in the continuation, one line per model with its 95 % band, to a PNG."
-        import matplotlib; matplotlib.use('Agg', force=False)
-        import matplotlib.pyplot as plt
-        values = values or self.values
-        cols = 4; nrows = -(-len(values) // cols)
-        fig, axes = plt.subplots(nrows, cols, figsize=(4 * cols, 2.8 * nrows), squeeze=False)
-        for ax, v in zip(axes.flat, values):
-            for model in dict.fromkeys(r['model'] for r in self.rows):
-                rs = [r for r in self.rows if r['model'] == model]
-                t = np.array([r['window_start_s'] for r in rs])
-                ax.plot(t, [r[v] for r in rs], marker='.', label=model)
-                ax.fill_between(t, [r[f'{v}_lo'] for r in rs], [r[f'{v}_hi'] for r in rs], alpha=.2)
-            ax.set_title(v, fontsize=9); ax.grid(alpha=.3)
-        for ax in axes.flat[len(values):]: ax.axis('off')
-        axes.flat[0].legend(fontsize=7); fig.supxlabel('seconds after the prime (window start)')
-        fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
+# %% ../nbs/20_compare.ipynb #4d84f444
+@patch
+def plot(self:ByWindow, path, values=None):
+    "Each value against time in the continuation, one line per model with its 95 % band, to a PNG."
+    values = values or self.values
+    cols = 4; nrows = -(-len(values) // cols)
+    fig = Figure(figsize=(4 * cols, 2.8 * nrows))
+    axes = fig.subplots(nrows, cols, squeeze=False)
+    for ax, v in zip(axes.flat, values):
+        for model in dict.fromkeys(r['model'] for r in self.rows):
+            rs = [r for r in self.rows if r['model'] == model]
+            t = np.array([r['window_start_s'] for r in rs])
+            ax.plot(t, [r[v] for r in rs], marker='.', label=model)
+            ax.fill_between(t, [r[f'{v}_lo'] for r in rs], [r[f'{v}_hi'] for r in rs], alpha=.2)
+        ax.set_title(v, fontsize=9); ax.grid(alpha=.3)
+    for ax in axes.flat[len(values):]: ax.axis('off')
+    axes.flat[0].legend(fontsize=7); fig.supxlabel('seconds after the prime (window start)')
+    fig.tight_layout(); fig.savefig(path, dpi=90)
 
-    def write(self, out) -> dict:
-        "Write `by_window.csv` and `exposure.png` under `out`; their paths."
-        out = Path(out); out.mkdir(parents=True, exist_ok=True)
-        paths = {'csv': out / 'by_window.csv', 'png': out / 'exposure.png'}
-        paths['csv'].write_text(self.csv(), encoding='utf-8'); self.plot(paths['png'])
-        (out / 'by_window.json').write_text(json.dumps(self.settings, indent=1, default=str), encoding='utf-8')
-        return paths
+# %% ../nbs/20_compare.ipynb #d5875971
+@patch
+def write(self:ByWindow, out) -> dict:
+    "Write `by_window.csv`, `exposure.png` and `by_window.json` (the settings) under `out`; the paths of the first two."
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    paths = {'csv': out / 'by_window.csv', 'png': out / 'exposure.png'}
+    paths['csv'].write_text(self.csv(), encoding='utf-8'); self.plot(paths['png'])
+    (out / 'by_window.json').write_text(json.dumps(self.settings, indent=1, default=str), encoding='utf-8')
+    return paths
 
 # %% ../nbs/20_compare.ipynb #48978088
 def _real_windows(cache, held, n_windows, window_seconds, prime_seconds, min_pieces:int=4) -> list[list]:
@@ -364,45 +382,45 @@ def _real_windows(cache, held, n_windows, window_seconds, prime_seconds, min_pie
         out.append([cache.codec.encode_notes(window(p.notes, start, window_seconds)) for p in pool])
     return out
 
+# %% ../nbs/20_compare.ipynb #86f6f629
+def _window_row(name:str, w:int, table:dict, ref:dict, *, window_seconds:float, n_seeds:int, n_boot:int, seed:int, ca=None) -> dict:
+    "Window `w` of model `name`: `ca` (CA, lo, hi) if given, each value's mean and interval over seeds × primes (Table 2 metrics: distance to `ref`)."
+    row = {'model': name, 'window_start_s': float(w * window_seconds), 'n': int(np.sum(~np.isnan(table['NPU'][:, w])))}
+    if ca is not None: row.update(CA=ca[0], CA_lo=ca[1], CA_hi=ca[2])
+    for key, v in table.items():
+        col = f'{key}_distance' if key in METRICS else key
+        m, lo, hi = bootstrap_ci((np.abs(v[:, w] - ref[key]) if key in METRICS else v[:, w]).reshape(n_seeds, -1), n_boot=n_boot, seed=seed)
+        row.update({col: m, f'{col}_lo': lo, f'{col}_hi': hi})
+    return row
+
 # %% ../nbs/20_compare.ipynb #0bb188d9
 def by_window(data, runs:dict, *, bert=None, window_seconds:float=10.0, seconds:float=120.0, n:int=4, prime_seconds:float=10.0,
-              sampler:str='topk', k:int=32, p:float=0.9, temperature:float=0.95, seed:int=0, split:str='test', ca_length:int=64,
+              sampler:str='topk', top_k:int=32, top_p:float=0.9, temperature:float=0.95, seed:int=0, split:str='test', ca_length:int=64,
               n_boot:int=1000, device='cpu', log=print) -> ByWindow:
     "Exposure-bias curves: long continuations of `n` held-out primes by each model (`runs {model: checkpoint or [per seed]}`), window by window."
-    from music_gan.data import TokenCache
-    from music_gan.train import model_from_checkpoint
     cache = TokenCache(data); codec = cache.codec
-    held, split, notes = _held_out(cache, split)
+    held, split, notes = held_out(cache, split)
     n_windows = int(seconds // window_seconds)
     if n_windows < 1: raise ValueError(f"seconds ({seconds}) must hold at least one window of {window_seconds} s")
-    bert_model = _metrics._load_bert(bert, device) if bert else None
+    bert_model = load_bert(bert, device) if bert else None
     train = [q.notes for q in cache.pieces('train', notes=True) if q.notes is not None and q.notes.duration >= prime_seconds + window_seconds]
     ref = {k_: float(np.nanmean(v)) for k_, v in _window_table(train, 1, window_seconds, prime_seconds).items()}
     real = _real_windows(cache, held, n_windows, window_seconds, prime_seconds) if bert_model is not None else None
-    gen_sampler, rows = make_sampler(sampler, k=k, p=p, temperature=temperature), []
+    gen_sampler, rows = make_sampler(sampler, top_k=top_k, top_p=top_p, temperature=temperature), []
     for name, paths in runs.items():
         paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
-        conts = []
-        for path in paths:
-            model = model_from_checkpoint(path, device=device)[0]
-            conts += continuations(model, held, n, codec=codec, prime_seconds=prime_seconds, seconds=seconds, sampler=gen_sampler, seed=seed)
-        table = _window_table([codec.decode_notes(c['tokens']) for c in conts], n_windows, window_seconds)   # (seeds·primes, W) each
+        conts = [c for path in paths for c in continuations(load_generator(path, codec, device), held, n, codec=codec, prime_seconds=prime_seconds,
+                                                             seconds=seconds, sampler=gen_sampler, seed=seed)]
+        pieces = [codec.decode_notes(c['tokens']) for c in conts]
+        table = _window_table(pieces, n_windows, window_seconds)                                   # (seeds·primes, W) each
         log(f"  {name}: {len(paths)} seed(s) × {n} primes, {n_windows} windows of {window_seconds:g} s")
         for w in range(n_windows):
-            row = {'model': name, 'window_start_s': float(w * window_seconds), 'n': int(np.sum(~np.isnan(table['NPU'][:, w])))}
-            if bert_model is not None:
-                fake = [codec.encode_notes(window(codec.decode_notes(c['tokens']), w * window_seconds, window_seconds)) for c in conts]
-                ca, lo, hi, _ = _probe(bert_model, real[w], fake, ca_length, seed)
-                row.update(CA=ca, CA_lo=lo, CA_hi=hi)
-            for key, v in table.items():
-                name_ = f'{key}_distance' if key in METRICS else key
-                vals = np.abs(v[:, w] - ref[key]) if key in METRICS else v[:, w]
-                m, lo, hi = bootstrap_ci(vals.reshape(len(paths), -1), n_boot=n_boot, seed=seed)
-                row.update({name_: m, f'{name_}_lo': lo, f'{name_}_hi': hi})
-            rows.append(row)
+            fake = [codec.encode_notes(window(p, w * window_seconds, window_seconds)) for p in pieces] if bert_model is not None else None
+            ca = _probe(bert_model, real[w], fake, ca_length, seed)[:3] if bert_model is not None else None
+            rows.append(_window_row(name, w, table, ref, window_seconds=window_seconds, n_seeds=len(paths), n_boot=n_boot, seed=seed, ca=ca))
     settings = dict(data=str(data), held_out_split=split, primes=n, seeds={m: len([v] if isinstance(v, (str, Path)) else v) for m, v in runs.items()},
                     prime_seconds=prime_seconds, seconds=seconds, window_seconds=window_seconds, ca_block=ca_length, seed=seed,
-                    sampler=f"{sampler} (k={k})" if sampler == 'topk' else f"{sampler} (p={p})" if sampler == 'topp' else sampler, temperature=temperature,
+                    sampler=sampler_setting(sampler, top_k, top_p), temperature=temperature,
                     reference='training pieces, the window after their first prime_seconds', real_windows_per_position=[len(r) for r in real] if real else None,
                     interval='CA: Wilson over the probe test blocks; the rest: two-way percentile bootstrap over seeds × primes', notes=notes)
     return ByWindow(rows, settings)

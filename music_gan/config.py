@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses, json
 from dataclasses import dataclass, field, asdict
 
+from fastcore.basics import patch
+
 from .events import EventCodec
 
 # %% auto #0
@@ -29,7 +31,9 @@ def _check(obj, *, positive=(), non_negative=(), fraction=(), choices=None):
     for f, allowed in (choices or {}).items():
         if getattr(obj, f) not in allowed: raise ValueError(f"{name}.{f} must be one of {allowed}, got {getattr(obj, f)!r}")
 
+# %% ../nbs/05_config.ipynb #bd54ff84
 def _check_heads(obj):
+    "Raise `ValueError` if `obj.n_head` does not divide `obj.d_model`."
     if obj.d_model % obj.n_head: raise ValueError(f"{type(obj).__name__}.n_head ({obj.n_head}) must divide d_model ({obj.d_model})")
 
 # %% ../nbs/05_config.ipynb #3185b249
@@ -128,9 +132,10 @@ class TrainConfig:
     augment: bool = True
     def __post_init__(self): _check(self, positive=('batch_size', 'lr', 'max_steps', 'eval_interval', 'log_interval', 'clip'), non_negative=('min_lr', 'warmup', 'seed'))
 
+# %% ../nbs/05_config.ipynb #90350ac1
 @dataclass
 class GanConfig:
-    "Adversarial training: the objective, the learning rates and their schedules, the temperature, the rollout (each choice: `18_gan`)."
+    "Adversarial training: the objective, the learning rates and their schedules, the inverse-temperature schedule, the rollout (each choice: `18_gan`)."
     loss: str = 'rsgan'            # 'standard', 'rsgan', 'wgan-gp', 'rsgan-gp'
     gp_lambda: float = 10.0        # γ of eq. (3)
     objective: str = 'alternating' # 'alternating': nll_steps NLL steps then one adversarial step (official); 'joint': eq. (2) in one step
@@ -143,7 +148,7 @@ class GanConfig:
     dis_warmup: int = 1000         # discriminator rate: the same kind of schedule
     dis_weight_decay: float = 0.01 # AdamW decay on the discriminator's weights (never on biases and LayerNorm)
     beta_max: float = 100.0
-    temperature: str = 'exp'       # inverse-temperature schedule (see 06_gumbel)
+    temperature_schedule: str = 'exp' # how the Gumbel-Softmax inverse temperature β rises to beta_max (see 06_gumbel)
     context_len: int = 5           # real tokens the generator reads before its rollout (official: 5)
     rollout_len: int = 128         # generated tokens per GAN step
     rollout_segment: int = 64      # tokens per backward in the segmented (TBPTT) rollout, and per discriminator call
@@ -153,14 +158,15 @@ class GanConfig:
         _check(self, positive=('nll_steps', 'gen_lr_ratio', 'dis_lr', 'beta_max', 'context_len', 'rollout_len', 'rollout_segment',
                                'rollout_mem_len', 'max_steps'),
                non_negative=('gp_lambda', 'gen_lambda', 'gen_warmup', 'dis_warmup', 'dis_weight_decay'),
-               choices={'loss': ('standard', 'rsgan', 'wgan-gp', 'rsgan-gp'), 'temperature': ('exp', 'lin', 'log', 'sigmoid', 'quad', 'sqrt', 'const'),
+               choices={'loss': ('standard', 'rsgan', 'wgan-gp', 'rsgan-gp'), 'temperature_schedule': ('exp', 'lin', 'log', 'sigmoid', 'quad', 'sqrt', 'const'),
                         'objective': ('alternating', 'joint')})
         if self.gen_lr is not None: _check(self, positive=('gen_lr',))
 
-    def adversarial_lr(self, mle_lr:float) -> float:
-        "The adversarial steps' peak rate: `gen_lr` if set, else `gen_lr_ratio` × the MLE rate `mle_lr`."
-        return self.gen_lr if self.gen_lr is not None else self.gen_lr_ratio * mle_lr
-
+# %% ../nbs/05_config.ipynb #80309f7c
+@patch
+def adversarial_lr(self:GanConfig, mle_lr:float) -> float:
+    "The adversarial steps' peak rate: `gen_lr` if set, else `gen_lr_ratio` × the MLE rate `mle_lr`."
+    return self.gen_lr if self.gen_lr is not None else self.gen_lr_ratio * mle_lr
 
 # %% ../nbs/05_config.ipynb #402ce73c
 @dataclass
@@ -188,33 +194,47 @@ class Config:
         "Plain, JSON-able dict (tuples become lists)."
         return json.loads(json.dumps(asdict(self)))
 
-    @classmethod
-    def from_dict(cls, d:dict) -> Config:
-        "Inverse of `to_dict`; unknown fields are an error naming them."
-        parts = {f.name: f.type for f in dataclasses.fields(cls)}
-        kinds = dict(codec=CodecConfig, generator=GeneratorConfig, music_transformer=MusicTransformerConfig,
-                     discriminator=DiscriminatorConfig, train=TrainConfig, gan=GanConfig)
-        if bad := set(d) - set(parts): raise ValueError(f"unknown configuration parts {sorted(bad)}")
-        out = {}
-        for k, v in d.items():
-            if k not in kinds: out[k] = v; continue
-            known = {f.name for f in dataclasses.fields(kinds[k])}
-            if bad := set(v) - known: raise ValueError(f"unknown {k} fields {sorted(bad)}")
-            out[k] = kinds[k](**v)
-        return cls(**out)
+# %% ../nbs/05_config.ipynb #73b8316a
+_RENAMED = {'gan': {'temperature': 'temperature_schedule'}}   # part: {old field name: current name}
 
-    def override(self, **changes) -> Config:
-        "A copy with fields changed by dotted name: `cfg.override(**{'generator.n_layer': 4})`."
-        d = self.to_dict()
-        for key, value in changes.items():
-            part, _, f = key.partition('.')
-            if part not in d or (f and f not in d[part]): raise ValueError(f"no configuration field {key!r}")
-            if f: d[part][f] = value
-            else: d[part] = value
-        return Config.from_dict(d)
+def _current_names(part:str, fields:dict) -> dict:
+    "`fields` of `part` with old names changed to the current ones (a current name, if also given, wins)."
+    old = _RENAMED.get(part, {})
+    return {old.get(f, f): v for f, v in fields.items() if not (f in old and old[f] in fields)}
+
+# %% ../nbs/05_config.ipynb #5a1952ff
+@patch(cls_method=True)
+def from_dict(cls:Config, d:dict) -> Config:
+    "Inverse of `to_dict` (old field names accepted); unknown fields are an error naming them."
+    parts = {f.name: f.type for f in dataclasses.fields(cls)}
+    kinds = dict(codec=CodecConfig, generator=GeneratorConfig, music_transformer=MusicTransformerConfig,
+                 discriminator=DiscriminatorConfig, train=TrainConfig, gan=GanConfig)
+    if bad := set(d) - set(parts): raise ValueError(f"unknown configuration parts {sorted(bad)}")
+    out = {}
+    for k, v in d.items():
+        if k not in kinds: out[k] = v; continue
+        v = _current_names(k, v)
+        known = {f.name for f in dataclasses.fields(kinds[k])}
+        if bad := set(v) - known: raise ValueError(f"unknown {k} fields {sorted(bad)}")
+        out[k] = kinds[k](**v)
+    return cls(**out)
+
+# %% ../nbs/05_config.ipynb #3e8593b0
+@patch
+def override(self:Config, **changes) -> Config:
+    "A copy with fields changed by dotted name: `cfg.override(**{'generator.n_layer': 4})` (old field names accepted)."
+    d = self.to_dict()
+    for key, value in changes.items():
+        part, _, f = key.partition('.')
+        f = _RENAMED.get(part, {}).get(f, f)
+        if part not in d or (f and f not in d[part]): raise ValueError(f"no configuration field {key!r}")
+        if f: d[part][f] = value
+        else: d[part] = value
+    return Config.from_dict(d)
 
 # %% ../nbs/05_config.ipynb #9a38aab7
 def _tiny() -> Config:
+    "The paper's architecture at a size a laptop CPU trains in minutes (the demo, the tests)."
     return Config('tiny',
         generator=GeneratorConfig(n_layer=2, d_model=64, n_head=4, d_inner=128, dropout=0.1, tgt_len=32, mem_len=64, eval_mem_len=128),
         music_transformer=MusicTransformerConfig(n_layer=2, d_model=64, n_head=4, d_inner=128, dropout=0.1, max_len=128),
@@ -224,9 +244,12 @@ def _tiny() -> Config:
         gan=GanConfig(context_len=16, rollout_len=32, rollout_segment=16, rollout_mem_len=64, max_steps=100, dis_lr=1e-4,
                       gen_warmup=20, dis_warmup=20))
 
+# %% ../nbs/05_config.ipynb #6c2d29bb
 def _paper() -> Config:
+    "The paper's sizes: Table 1, and the discriminator of Table 3's best row."
     return Config('paper', discriminator=DiscriminatorConfig(n_layer=5, pooling='first', head='pooler', freeze=('emb', '0', '1', '2', '3', '4')))
 
+# %% ../nbs/05_config.ipynb #54e698a0
 PRESETS = {'tiny': _tiny, 'paper': _paper}
 
 def preset(name:str) -> Config:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from fastcore.basics import patch
 
 from .events import EventCodec, Notes
 
@@ -34,6 +35,7 @@ def _keys(sym:np.ndarray) -> np.ndarray:
     runs = np.lib.stride_tricks.sliding_window_view(sym, K)                # (R, K)
     return (runs << (_BITS * np.arange(K))).sum(1)
 
+# %% ../nbs/16_copycheck.ipynb #088355bc
 @dataclass
 class CopyMatch:
     "The longest passage of a generated piece that repeats a training piece."
@@ -56,8 +58,9 @@ class CopyIndex:
         order = np.argsort(keys, kind='stable')
         self.keys, self.starts = keys[order], starts[order]                 # (R,) sorted keys and where each run starts
 
-    @classmethod
-    def build(cls, pieces) -> CopyIndex:
+# %% ../nbs/16_copycheck.ipynb #e0e9d925
+@patch(cls_method=True)
+def build(cls:CopyIndex, pieces) -> CopyIndex:
         "The index of `pieces`: `(id, Notes)` pairs or objects with `.id` and `.notes`."
         pairs = [(p.id, p.notes) if hasattr(p, 'notes') else p for p in pieces]
         syms, ons = zip(*[onset_symbols(n) for _, n in pairs]) if pairs else ((), ())
@@ -67,29 +70,33 @@ class CopyIndex:
         onsets = np.concatenate([o if len(o) else np.r_[np.nan] for o in ons]) if syms else np.zeros(0)   # one per slot: the onset of note j
         return cls([i for i, _ in pairs], symbols, onsets, offsets)
 
+# %% ../nbs/16_copycheck.ipynb #fc36e58f
+def _extend(q:np.ndarray, symbols:np.ndarray, qpos:np.ndarray, tpos:np.ndarray) -> np.ndarray:
+    "`(H,)` lengths of the common runs of `q` and `symbols` starting at each hit `(qpos, tpos)`, which agree on their first `K` symbols."
+    length, live = np.full(len(qpos), K), np.ones(len(qpos), bool)
+    qs, ts = np.r_[q, -2], np.r_[symbols, -3]                               # sentinels that match nothing
+    while live.any():                                                       # extend every hit while the symbols agree
+        i = np.flatnonzero(live)
+        ok = qs[np.minimum(qpos[i] + length[i], len(q))] == ts[np.minimum(tpos[i] + length[i], len(symbols))]
+        length[i[ok]] += 1; live[i[~ok]] = False
+    return length
+
 # %% ../nbs/16_copycheck.ipynb #42985e2a
-def _longest(self, notes:Notes) -> CopyMatch:
+@patch
+def longest_copy(self:CopyIndex, notes:Notes) -> CopyMatch:
     "The longest passage of `notes` that repeats one of the indexed pieces (0 notes if none of `K + 1` notes or more)."
     q, q_on = onset_symbols(notes)
     keys = _keys(q)
     if not len(keys) or not len(self.keys): return CopyMatch()
     lo, hi = np.searchsorted(self.keys, keys, 'left'), np.searchsorted(self.keys, keys, 'right')
+    if not (hi > lo).any(): return CopyMatch()
     qpos = np.repeat(np.arange(len(keys)), hi - lo)                         # every (query run, training run) with the same key
-    tpos = self.starts[np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])] if (hi > lo).any() else np.zeros(0, np.int64)
-    if not len(qpos): return CopyMatch()
-    length = np.full(len(qpos), K)
-    qs, ts = np.r_[q, -2], np.r_[self.symbols, -3]                          # sentinels that match nothing
-    live = np.ones(len(qpos), bool)
-    while live.any():                                                       # extend every hit while the symbols agree
-        i = np.flatnonzero(live)
-        ok = qs[np.minimum(qpos[i] + length[i], len(q))] == ts[np.minimum(tpos[i] + length[i], len(self.symbols))]
-        length[i[ok]] += 1; live[i[~ok]] = False
+    tpos = self.starts[np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])]
+    length = _extend(q, self.symbols, qpos, tpos)
     best = int(np.argmax(length)); L, a, t = int(length[best]), int(qpos[best]), int(tpos[best])
     piece = int(np.searchsorted(self.offsets, t, 'right') - 1)
     return CopyMatch(notes=L + 1, seconds=float(q_on[a + L] - q_on[a]), piece=self.ids[piece], start=float(q_on[a]),
                      source_start=float(self.onsets[t]), source_end=float(self.onsets[t + L]))
-
-CopyIndex.longest_copy = _longest
 
 # %% ../nbs/16_copycheck.ipynb #d154a526
 def _fingerprint(cache, split:str) -> str:
@@ -97,7 +104,18 @@ def _fingerprint(cache, split:str) -> str:
     recs = [(r['id'], r.get('n_notes')) for r in cache.manifest()['pieces'] if r['split'] == split]
     return f"{split}:{K}:" + hashlib.sha256(json.dumps(recs).encode()).hexdigest()[:16]
 
-def _for_cache(cls, cache, split:str='train', *, rebuild:bool=False) -> CopyIndex:
+# %% ../nbs/16_copycheck.ipynb #da34c662
+@patch
+def save(self:CopyIndex, path):
+    "Write the index to `path` (`.npz`), atomically."
+    tmp = Path(path).with_suffix('.tmp.npz')
+    np.savez(tmp, ids=np.array(self.ids, dtype=str), symbols=self.symbols, onsets=self.onsets, offsets=self.offsets,
+             keys=self.keys, starts=self.starts, fingerprint=np.array(self.fingerprint))
+    tmp.replace(path)
+
+# %% ../nbs/16_copycheck.ipynb #0fd14eff
+@patch(cls_method=True)
+def for_cache(cls:CopyIndex, cache, split:str='train', *, rebuild:bool=False) -> CopyIndex:
     "The index of `cache`'s `split`, read from `<cache>/copycheck.npz` when it is current, else built and saved there."
     fp, path = _fingerprint(cache, split), Path(cache.root) / 'copycheck.npz'
     if path.exists() and not rebuild:
@@ -105,10 +123,5 @@ def _for_cache(cls, cache, split:str='train', *, rebuild:bool=False) -> CopyInde
             if str(z['fingerprint']) == fp:
                 return cls([str(i) for i in z['ids']], z['symbols'], z['onsets'], z['offsets'], fp, sorted_runs=(z['keys'], z['starts']))
     index = cls.build([p for p in cache.pieces(split, notes=True) if p.notes is not None]); index.fingerprint = fp
-    tmp = path.with_suffix('.tmp.npz')
-    np.savez(tmp, ids=np.array(index.ids, dtype=str), symbols=index.symbols, onsets=index.onsets, offsets=index.offsets,
-             keys=index.keys, starts=index.starts, fingerprint=np.array(fp))
-    tmp.replace(path)
+    index.save(path)
     return index
-
-CopyIndex.for_cache = classmethod(_for_cache)

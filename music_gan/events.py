@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pretty_midi
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['SUSTAIN_CC', 'Notes', 'InvalidMIDI', 'load_midi', 'pedal_intervals', 'apply_sustain', 'midi_to_notes',
-           'notes_to_midi', 'midi_bytes', 'EventCodec', 'EncodeInfo', 'assert_same_notes', 'OutOfRange', 'transpose',
-           'stretch', 'allowed_transpositions', 'Augment']
+           'notes_to_midi', 'midi_bytes', 'EventCodec', 'EncodeInfo', 'to_notes', 'assert_same_notes', 'OutOfRange',
+           'transpose', 'stretch', 'allowed_transpositions', 'Augment']
 
 # %% ../nbs/00_events.ipynb #a176f9d3
 @dataclass(eq=False)
@@ -39,38 +40,41 @@ class Notes:
         "Time of the last note-off, in seconds (0 for no notes)."
         return float(self.end.max()) if len(self) else 0.0
 
-    def take(self, idx) -> Notes:
-        "The notes selected by an index array or boolean mask."
-        return Notes(self.start[idx], self.end[idx], self.pitch[idx], self.velocity[idx])
+# %% ../nbs/00_events.ipynb #62021053
+@patch
+def take(self:Notes, idx) -> Notes:
+    "The notes selected by an index array or boolean mask."
+    return Notes(self.start[idx], self.end[idx], self.pitch[idx], self.velocity[idx])
 
-    def sorted(self) -> Notes:
-        "Notes ordered by onset, then pitch, then offset."
-        return self.take(np.lexsort((self.end, self.pitch, self.start)))
+@patch
+def sorted(self:Notes) -> Notes:
+    "Notes ordered by onset, then pitch, then offset."
+    return self.take(np.lexsort((self.end, self.pitch, self.start)))
 
 # %% ../nbs/00_events.ipynb #2f4c54b1
-def _notes_empty(cls) -> Notes:
+@patch(cls_method=True)
+def empty(cls:Notes) -> Notes:
     "No notes."
     return cls(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
 
-def _notes_concat(cls, parts) -> Notes:
+@patch(cls_method=True)
+def concat(cls:Notes, parts) -> Notes:
     "All notes of several `Notes`, in the given order."
     parts = list(parts)
     if not parts: return cls.empty()
     return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ('start', 'end', 'pitch', 'velocity')))
 
-def _notes_to_array(self) -> np.ndarray:
+# %% ../nbs/00_events.ipynb #02f5a5fd
+@patch
+def to_array(self:Notes) -> np.ndarray:
     "`(N, 4)` float64 array of `start, end, pitch, velocity`, the cache's on-disk form."
     return np.stack([self.start, self.end, self.pitch, self.velocity], axis=1) if len(self) else np.zeros((0, 4))
 
-def _notes_from_array(cls, a) -> Notes:
+@patch(cls_method=True)
+def from_array(cls:Notes, a) -> Notes:
     "Inverse of `Notes.to_array`."
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     return cls(a[:, 0], a[:, 1], np.rint(a[:, 2]), np.rint(a[:, 3]))
-
-Notes.empty = classmethod(_notes_empty)
-Notes.concat = classmethod(_notes_concat)
-Notes.to_array = _notes_to_array
-Notes.from_array = classmethod(_notes_from_array)
 
 # %% ../nbs/00_events.ipynb #34fb0fec
 class InvalidMIDI(ValueError):
@@ -114,6 +118,7 @@ def _next_same_pitch_onset(notes:Notes) -> np.ndarray:
     nxt[order[:-1]] = np.where(pitch[1:] == pitch[:-1], start[1:], np.inf)
     return nxt
 
+# %% ../nbs/00_events.ipynb #5510d211
 def apply_sustain(notes:Notes, pedal:np.ndarray) -> Notes:
     "Notes with every release that falls while the pedal is down moved to the pedal's release or the key's next strike."
     if not len(notes) or not len(pedal): return notes
@@ -178,31 +183,43 @@ class EventCodec:
         self.vocab_size = self.velocity_offset + self.velocity_bins
         self.velocity_bin_size = math.ceil(127 / self.velocity_bins)
 
-    def config(self) -> dict:
-        "The constructor's arguments: saved in caches and checkpoints, `EventCodec(**cfg)` rebuilds the codec."
-        return dict(pitch_range=list(self.pitch_range), steps_per_second=self.steps_per_second,
-                    max_shift_steps=self.max_shift_steps, velocity_bins=self.velocity_bins)
-    def __eq__(self, other): return isinstance(other, EventCodec) and self.config() == other.config()
-    def __hash__(self): return hash(str(self.config()))
-    def __repr__(self): return f"EventCodec({', '.join(f'{k}={v}' for k, v in self.config().items())}; vocab_size={self.vocab_size})"
+# %% ../nbs/00_events.ipynb #4c5d5a95
+@patch
+def config(self:EventCodec) -> dict:
+    "The constructor's arguments: saved in caches and checkpoints, `EventCodec(**cfg)` rebuilds the codec."
+    return dict(pitch_range=list(self.pitch_range), steps_per_second=self.steps_per_second,
+                max_shift_steps=self.max_shift_steps, velocity_bins=self.velocity_bins)
+@patch
+def __eq__(self:EventCodec, other): return isinstance(other, EventCodec) and self.config() == other.config()
+@patch
+def __hash__(self:EventCodec): return hash(str(self.config()))
+@patch
+def __repr__(self:EventCodec): return f"EventCodec({', '.join(f'{k}={v}' for k, v in self.config().items())}; vocab_size={self.vocab_size})"
 
 # %% ../nbs/00_events.ipynb #ff5626ff
-def _note_on(self, pitch): return self.note_on_offset + np.asarray(pitch) - self.pitch_range[0]
-def _note_off(self, pitch): return self.note_off_offset + np.asarray(pitch) - self.pitch_range[0]
-def _time_shift(self, steps): return self.shift_offset + np.asarray(steps) - 1
-def _velocity(self, bin): return self.velocity_offset + np.asarray(bin) - 1
-def _velocity_to_bin(self, velocity):
+@patch
+def note_on(self:EventCodec, pitch): return self.note_on_offset + np.asarray(pitch) - self.pitch_range[0]
+@patch
+def note_off(self:EventCodec, pitch): return self.note_off_offset + np.asarray(pitch) - self.pitch_range[0]
+@patch
+def time_shift(self:EventCodec, steps): return self.shift_offset + np.asarray(steps) - 1
+@patch
+def velocity(self:EventCodec, bin): return self.velocity_offset + np.asarray(bin) - 1
+
+# %% ../nbs/00_events.ipynb #713a250b
+@patch
+def velocity_to_bin(self:EventCodec, velocity):
     "Velocity 1..127 → bin 1..`velocity_bins` (Magenta's binning)."
     return (np.clip(np.asarray(velocity), 1, 127) - 1) // self.velocity_bin_size + 1
-def _bin_to_velocity(self, bin):
+
+@patch
+def bin_to_velocity(self:EventCodec, bin):
     "Bin → the lowest velocity in it."
     return 1 + (np.asarray(bin) - 1) * self.velocity_bin_size
 
-EventCodec.note_on, EventCodec.note_off, EventCodec.time_shift, EventCodec.velocity = _note_on, _note_off, _time_shift, _velocity
-EventCodec.velocity_to_bin, EventCodec.bin_to_velocity = _velocity_to_bin, _bin_to_velocity
-
 # %% ../nbs/00_events.ipynb #5df7730e
-def _token_names(self, tokens) -> list[str]:
+@patch
+def token_names(self:EventCodec, tokens) -> list[str]:
     "The event name of each token id (`'NOTE_ON_60'`, `'TIME_SHIFT_10'`, …; `'<unk:id>'` outside the vocabulary)."
     lo = self.pitch_range[0]
     def name(t):
@@ -215,7 +232,13 @@ def _token_names(self, tokens) -> list[str]:
         return f'<unk:{t}>'
     return [name(int(t)) for t in np.asarray(tokens).reshape(-1)]
 
-EventCodec.token_names = _token_names
+# %% ../nbs/00_events.ipynb #0b506035
+@patch
+def token_clock(self:EventCodec, tokens):
+    "Steps of music after each token, shape `(..., T)` like `tokens` (numpy in, numpy out; torch in, torch out): the running sum of the time shifts."
+    if not hasattr(tokens, 'detach'): tokens = np.asarray(tokens).astype(np.int64)     # not torch: int64 numpy (uint16 would overflow)
+    is_shift = (tokens >= self.shift_offset) & (tokens < self.velocity_offset)
+    return ((tokens - self.shift_offset + 1) * is_shift).cumsum(-1)
 
 # %% ../nbs/00_events.ipynb #91dc7e45
 @dataclass
@@ -227,7 +250,8 @@ class EncodeInfo:
     n_truncated: int = 0  # notes cut short where the same pitch is struck again
 
 # %% ../nbs/00_events.ipynb #64d3a05d
-def _quantize(self, notes:Notes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, EncodeInfo]:
+@patch
+def quantize(self:EventCodec, notes:Notes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, EncodeInfo]:
     "Quantised `(on, off, pitch, velocity_bin)` arrays, sorted by pitch then onset, with same-pitch overlaps resolved."
     lo, hi = self.pitch_range
     keep = (notes.pitch >= lo) & (notes.pitch <= hi)
@@ -250,10 +274,9 @@ def _quantize(self, notes:Notes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     info.n_truncated, info.n_notes = int(cut.sum()), len(pitch)
     return on, np.where(cut, next_on, off), pitch, vel, info
 
-EventCodec.quantize = _quantize
-
 # %% ../nbs/00_events.ipynb #8815f8dd
-def _encode_notes(self, notes:Notes, *, return_info:bool=False):
+@patch
+def encode_notes(self:EventCodec, notes:Notes, *, return_info:bool=False):
     "Tokens `(n,)` int64 for `notes` (no `<start>`); with `return_info`, `(tokens, EncodeInfo)` too."
     on, off, pitch, vbin, info = self.quantize(notes)
     n = len(pitch)
@@ -281,18 +304,29 @@ def _encode_notes(self, notes:Notes, *, return_info:bool=False):
     tokens[begin[last] + n_shift[last] - 1] = self.time_shift(gap[last] - (n_shift[last] - 1) * self.max_shift_steps)
     return (tokens, info) if return_info else tokens
 
-EventCodec.encode_notes = _encode_notes
-
 # %% ../nbs/00_events.ipynb #01c13472
-def _encode(self, midi, *, sustain:bool=True, return_info:bool=False):
+@patch
+def encode(self:EventCodec, midi, *, sustain:bool=True, return_info:bool=False):
     "Tokens `(n,)` int64 of a MIDI path, bytes, `PrettyMIDI` or `Notes` (all non-drum tracks, pedal applied)."
     notes = midi if isinstance(midi, Notes) else midi_to_notes(midi, sustain=sustain)
     return self.encode_notes(notes, return_info=return_info)
 
-EventCodec.encode = _encode
+# %% ../nbs/00_events.ipynb #40ff048f
+def _drop_long_rests(t:np.ndarray, longest:int, max_rest_shifts:int) -> np.ndarray:
+    "`t` without the `longest` shifts beyond the first `max_rest_shifts` of each run of them."
+    is_long = t == longest
+    run_start = np.maximum.accumulate(np.where(is_long & ~np.r_[False, is_long[:-1]], np.arange(len(t)), 0))
+    return t[~(is_long & (np.arange(len(t)) - run_start >= max_rest_shifts))]
+
+# %% ../nbs/00_events.ipynb #b641af62
+def _running_velocity_bin(t:np.ndarray, velocity_offset:int, default_bin:int) -> np.ndarray:
+    "The velocity bin in force at each token `(n,)`: that of the last `VELOCITY` token so far, else `default_bin`."
+    last_vel = np.maximum.accumulate(np.where(t >= velocity_offset, np.arange(len(t)), -1))
+    return np.where(last_vel >= 0, t[np.maximum(last_vel, 0)] - velocity_offset + 1, default_bin)
 
 # %% ../nbs/00_events.ipynb #08a9eb4a
-def _decode_notes(self, tokens, *, max_note_seconds:float|None=None, max_rest_shifts:int|None=None) -> Notes:
+@patch
+def decode_notes(self:EventCodec, tokens, *, max_note_seconds:float|None=None, max_rest_shifts:int|None=None) -> Notes:
     "The notes played by any token sequence `(n,)` or `(1, n)` (see the rules above); never raises on token values."
     if hasattr(tokens, 'detach'): tokens = tokens.detach().cpu().numpy()     # a torch tensor, on any device
     t = np.asarray(tokens)
@@ -301,17 +335,10 @@ def _decode_notes(self, tokens, *, max_note_seconds:float|None=None, max_rest_sh
     if t.size and t.dtype.kind not in 'iu': raise ValueError(f"token ids must be integers, got an array of {t.dtype}")
     t = t.astype(np.int64).reshape(-1)
     t = t[(t >= self.note_on_offset) & (t < self.vocab_size)]           # specials and unknown ids are skipped
-    longest = self.time_shift(self.max_shift_steps)
-    if max_rest_shifts is not None and len(t):
-        is_long = t == longest
-        run_start = np.maximum.accumulate(np.where(is_long & ~np.r_[False, is_long[:-1]], np.arange(len(t)), 0))
-        t = t[~(is_long & (np.arange(len(t)) - run_start >= max_rest_shifts))]
-    is_shift = (t >= self.shift_offset) & (t < self.velocity_offset)
-    clock = np.cumsum(np.where(is_shift, t - self.shift_offset + 1, 0))   # (n,) step of each token
+    if max_rest_shifts is not None: t = _drop_long_rests(t, self.time_shift(self.max_shift_steps), max_rest_shifts)
+    clock = self.token_clock(t)                                         # (n,) step of each token
     total = int(clock[-1]) if len(t) else 0
-    is_vel = t >= self.velocity_offset
-    last_vel = np.maximum.accumulate(np.where(is_vel, np.arange(len(t)), -1))
-    vbin = np.where(last_vel >= 0, t[np.maximum(last_vel, 0)] - self.velocity_offset + 1, self.velocity_to_bin(64))
+    vbin = _running_velocity_bin(t, self.velocity_offset, self.velocity_to_bin(64))
     # note events grouped by pitch, stream order kept inside each group
     ev = np.flatnonzero(t < self.shift_offset)
     is_on = t[ev] < self.note_off_offset
@@ -325,14 +352,33 @@ def _decode_notes(self, tokens, *, max_note_seconds:float|None=None, max_rest_sh
     if max_note_seconds is not None: end = np.minimum(end, start + max(1, round(max_note_seconds * self.steps_per_second)))
     keep = end > start
     sps = self.steps_per_second
-    return Notes(start[keep] / sps, end[keep] / sps, pitch[is_on][keep],
-                 self.bin_to_velocity(vbin[ev[is_on]][keep])).sorted()
+    return Notes(start[keep] / sps, end[keep] / sps, pitch[is_on][keep], self.bin_to_velocity(vbin[ev[is_on]][keep])).sorted()
 
-def _decode(self, tokens, **kwargs) -> pretty_midi.PrettyMIDI:
+# %% ../nbs/00_events.ipynb #d62d8847
+@patch
+def decode(self:EventCodec, tokens, **kwargs) -> pretty_midi.PrettyMIDI:
     "A one-piano `PrettyMIDI` from any token sequence (options as in `decode_notes`)."
     return notes_to_midi(self.decode_notes(tokens, **kwargs))
 
-EventCodec.decode_notes, EventCodec.decode = _decode_notes, _decode
+# %% ../nbs/00_events.ipynb #0acd1163
+def _token_array(x) -> np.ndarray|None:
+    "`x` as an int64 token array (numpy, list, tuple or torch, on any device), or None if it is not one."
+    if hasattr(x, 'detach'): x = x.detach().cpu().numpy()
+    if not isinstance(x, (np.ndarray, list, tuple)): return None
+    a = np.asarray(x)
+    return a.astype(np.int64) if a.dtype.kind in 'iu' or a.size == 0 else None
+
+# %% ../nbs/00_events.ipynb #97bf8778
+def to_notes(x, # a MIDI path, MIDI bytes, `PrettyMIDI`, `Notes`, or tokens (numpy, list, torch; `(n,)` or `(1, n)`)
+             codec:EventCodec|None=None, # decodes tokens (default `EventCodec()`)
+             *, sustain:bool=True # apply the sustain pedal of MIDI input
+            ) -> Notes:
+    "The notes of anything that holds music; `TypeError` naming the type for anything else."
+    if isinstance(x, Notes): return x
+    if isinstance(x, (str, os.PathLike, bytes, bytearray, memoryview, pretty_midi.PrettyMIDI)): return midi_to_notes(x, sustain=sustain)
+    tokens = _token_array(x)
+    if tokens is None: raise TypeError(f"expected a MIDI path, MIDI bytes, PrettyMIDI, Notes or an integer token array, got {type(x).__name__}")
+    return (codec or EventCodec()).decode_notes(tokens)
 
 # %% ../nbs/00_events.ipynb #eb1c38df
 def assert_same_notes(got:Notes, want:Notes, *, tol:float=0.005 + 1e-9, codec:EventCodec|None=None):
@@ -359,11 +405,13 @@ def transpose(notes:Notes, semitones:int, pitch_range:tuple=(0, 127)) -> Notes:
         raise OutOfRange(f"transposing by {semitones:+d} moves {int(bad.sum())} notes (pitches {sorted(set(notes.pitch[bad].tolist()))}) outside {tuple(pitch_range)}")
     return Notes(notes.start, notes.end, pitch, notes.velocity)
 
+# %% ../nbs/00_events.ipynb #3a0590f7
 def stretch(notes:Notes, factor:float) -> Notes:
     "Notes with every time multiplied by `factor` (> 1 is slower)."
     if not factor > 0: raise ValueError(f"stretch factor must be positive, got {factor}")
     return Notes(notes.start * factor, notes.end * factor, notes.pitch, notes.velocity)
 
+# %% ../nbs/00_events.ipynb #1b4a8b24
 def allowed_transpositions(notes:Notes, pitch_range:tuple, amounts=range(-3, 4)) -> list[int]:
     "The `amounts` that keep every note inside `pitch_range`."
     if not len(notes): return list(amounts)

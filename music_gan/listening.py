@@ -10,20 +10,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
 
+import ipywidgets as W
+from IPython.display import display
 import numpy as np
+from fastcore.basics import patch
 from matplotlib.figure import Figure
+from scipy.stats import kruskal
 
-from .events import EventCodec
+from .events import EventCodec, to_notes
 from .listen import synthesize, wav_bytes
-from .metrics import load_piece
 
 try: import fcntl      # POSIX file locks, so that two processes appending at once never interleave
 except ImportError: fcntl = None
 
 # %% auto #0
-__all__ = ['COLUMNS', 'RATINGS', 'label_names', 'shuffled_order', 'check_answer', 'append_rows', 'read_answers', 'ListeningTest',
-           'KruskalResult', 'kruskal_test', 'PairCount', 'ListeningResults', 'summarize_answers', 'ResultsFigure',
-           'plot_results']
+__all__ = ['ANSWER_COLUMNS', 'RATINGS', 'label_names', 'shuffled_order', 'check_answer', 'append_rows', 'read_answers',
+           'ListeningTest', 'KruskalResult', 'kruskal_test', 'PairCount', 'ListeningResults', 'summarize_answers',
+           'ResultsFigure', 'plot_results']
 
 # %% ../nbs/23_listening.ipynb #e3ae1ea2
 def label_names(n:int) -> list[str]:
@@ -41,11 +44,12 @@ def shuffled_order(models:list, # the model names
     return [models[i] for i in rng.permutation(len(models))]
 
 # %% ../nbs/23_listening.ipynb #4a2daa4e
-COLUMNS = ('timestamp', 'listener', 'question', 'label', 'model', 'rating', 'rank')
+ANSWER_COLUMNS = ('timestamp', 'listener', 'question', 'label', 'model', 'rating', 'rank')
 RATINGS = range(0, 6)  # 0 (low quality) … 5 (high quality), as in the paper
 
 def _is_int(x) -> bool: return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
+# %% ../nbs/23_listening.ipynb #dfc8073b
 def check_answer(labels:list[str], ratings:dict, ranking:list) -> None:
     "Raise `ValueError` unless every label has an integer rating 0–5 and `ranking` lists every label exactly once."
     if not isinstance(ratings, dict): raise ValueError(f"ratings must be a dict {{label: rating}}, got {type(ratings).__name__}")
@@ -60,21 +64,23 @@ def check_answer(labels:list[str], ratings:dict, ranking:list) -> None:
         got = ', '.join('–' if x is None else str(x) for x in ranking) if isinstance(ranking, (list, tuple)) else repr(ranking)
         raise ValueError(f"the ranking must place every sample ({', '.join(labels)}) exactly once, best first; got [{got}]")
 
+# %% ../nbs/23_listening.ipynb #fbe91d85
 def append_rows(path, # the answers CSV (created with its header when missing or empty)
-                rows:list[dict], # dicts keyed by `COLUMNS`
+                rows:list[dict], # dicts keyed by `ANSWER_COLUMNS`
                ) -> None:
     "Append `rows` to the CSV at `path` in one locked, flushed write; the header only when the file is new."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.StringIO(); writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator='\n')
+    buf = io.StringIO(); writer = csv.DictWriter(buf, fieldnames=ANSWER_COLUMNS, lineterminator='\n')
     with open(path, 'a+', newline='', encoding='utf-8') as f:
         if fcntl is not None: fcntl.flock(f.fileno(), fcntl.LOCK_EX)     # released when the file closes
         if f.seek(0, os.SEEK_END) == 0: writer.writeheader()
         else:
             f.seek(0); header = f.readline().strip()
-            if header != ','.join(COLUMNS): raise ValueError(f"{path} is not a listening-test answers file: its header is {header[:80]!r}")
+            if header != ','.join(ANSWER_COLUMNS): raise ValueError(f"{path} is not a listening-test answers file: its header is {header[:80]!r}")
         writer.writerows(rows)
         f.write(buf.getvalue()); f.flush(); os.fsync(f.fileno())       # 'a' mode: every write goes to the end
 
+# %% ../nbs/23_listening.ipynb #eb7f704b
 def read_answers(path) -> list[dict]:
     "The rows of an answers CSV, with `question`, `rating` and `rank` as ints (an empty file: no rows)."
     path = Path(path)
@@ -82,7 +88,7 @@ def read_answers(path) -> list[dict]:
     with open(path, newline='', encoding='utf-8') as f:
         reader = csv.DictReader(f)
         if reader.fieldnames is None: return []
-        if tuple(reader.fieldnames) != COLUMNS: raise ValueError(f"{path} is not a listening-test answers file: columns {reader.fieldnames}")
+        if tuple(reader.fieldnames) != ANSWER_COLUMNS: raise ValueError(f"{path} is not a listening-test answers file: columns {reader.fieldnames}")
         return [dict(r, question=int(r['question']), rating=int(r['rating']), rank=int(r['rank'])) for r in reader]
 
 # %% ../nbs/23_listening.ipynb #dca379d8
@@ -95,6 +101,7 @@ def _primes(prime, n:int) -> list|None:
         return list(prime)
     return [prime] * n
 
+# %% ../nbs/23_listening.ipynb #53d3ad02
 class ListeningTest:
     "A blind listening test: question i presents every model's i-th continuation, shuffled and labelled A, B, …; answers go to a shared CSV."
     def __init__(self, samples_by_model:dict, # {model name: [continuation of prime 0, of prime 1, …]}
@@ -135,56 +142,71 @@ class ListeningTest:
             return self.__dict__[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def _first_unanswered(self) -> int:
-        "The first question this listener has no answer to in the answers file (`questions()` when all are answered)."
-        done = {r['question'] for r in read_answers(self.answers) if r['listener'] == self.listener} if self.answers.is_file() else set()
-        return next((q for q in range(self.questions()) if q not in done), self.questions())
+# %% ../nbs/23_listening.ipynb #e5a78420
+@patch
+def _first_unanswered(self:ListeningTest) -> int:
+    "The first question this listener has no answer to in the answers file (`questions()` when all are answered)."
+    done = {r['question'] for r in read_answers(self.answers) if r['listener'] == self.listener} if self.answers.is_file() else set()
+    return next((q for q in range(self.questions()) if q not in done), self.questions())
 
-    def questions(self) -> int:
-        "The number of questions (continuations per model)."
-        return len(next(iter(self.samples.values())))
+@patch
+def questions(self:ListeningTest) -> int:
+    "The number of questions (continuations per model)."
+    return len(next(iter(self.samples.values())))
 
-    @property
-    def labels(self) -> list[str]:
-        "The labels of a question's samples: 'A', 'B', …, one per model."
-        return label_names(len(self.models))
+# %% ../nbs/23_listening.ipynb #caabbaa1
+@patch(as_prop=True)
+def labels(self:ListeningTest) -> list[str]:
+    "The labels of a question's samples: 'A', 'B', …, one per model."
+    return label_names(len(self.models))
 
-    def _check_question(self, q):
-        if not (_is_int(q) and 0 <= q < self.questions()):
-            raise ValueError(f"question must be an integer from 0 to {self.questions() - 1}, got {q!r}")
+@patch
+def _check_question(self:ListeningTest, q):
+    if not (_is_int(q) and 0 <= q < self.questions()):
+        raise ValueError(f"question must be an integer from 0 to {self.questions() - 1}, got {q!r}")
 
-    def order(self, q:int) -> list[str]:
-        "The hidden model order of question `q`: label `labels[i]` is model `order(q)[i]`."
-        self._check_question(q)
-        return shuffled_order(self.models, seed=self.seed, listener=self.listener, question=q)
+# %% ../nbs/23_listening.ipynb #1df9fb12
+@patch
+def order(self:ListeningTest, q:int) -> list[str]:
+    "The hidden model order of question `q`: label `labels[i]` is model `order(q)[i]`."
+    self._check_question(q)
+    return shuffled_order(self.models, seed=self.seed, listener=self.listener, question=q)
 
-    def model_of(self, q:int, label:str) -> str:
-        "The model behind `label` in question `q`."
-        if label not in self.labels: raise ValueError(f"unknown label {label!r}: the samples are labelled {', '.join(self.labels)}")
-        return self.order(q)[self.labels.index(label)]
+@patch
+def model_of(self:ListeningTest, q:int, label:str) -> str:
+    "The model behind `label` in question `q`."
+    if label not in self.labels: raise ValueError(f"unknown label {label!r}: the samples are labelled {', '.join(self.labels)}")
+    return self.order(q)[self.labels.index(label)]
 
-    def _wav_of(self, q:int, piece) -> bytes:
-        if self._wav_question != q: self._wav, self._wav_question = {}, q      # keep one question's clips
-        if id(piece) not in self._wav:
-            notes = load_piece(piece, codec=self.codec).notes
-            self._wav[id(piece)] = wav_bytes(synthesize(notes, self.sample_rate, engine=self.engine), self.sample_rate)
-        return self._wav[id(piece)]
+# %% ../nbs/23_listening.ipynb #ad10de23
+@patch
+def _wav_of(self:ListeningTest, q:int, piece) -> bytes:
+    if self._wav_question != q: self._wav, self._wav_question = {}, q      # keep one question's clips
+    if id(piece) not in self._wav:
+        notes = to_notes(piece, self.codec)
+        self._wav[id(piece)] = wav_bytes(synthesize(notes, self.sample_rate, engine=self.engine), self.sample_rate)
+    return self._wav[id(piece)]
 
-    def audio(self, q:int, label:str) -> bytes:
-        "The WAV bytes of sample `label` of question `q`."
-        return self._wav_of(q, self.samples[self.model_of(q, label)][q])
+@patch
+def audio(self:ListeningTest, q:int, label:str) -> bytes:
+    "The WAV bytes of sample `label` of question `q`."
+    return self._wav_of(q, self.samples[self.model_of(q, label)][q])
 
-    def prime_audio(self, q:int) -> bytes|None:
-        "The WAV bytes of question `q`'s prime (None without a prime)."
-        self._check_question(q)
-        return None if self.primes is None else self._wav_of(q, self.primes[q])
+# %% ../nbs/23_listening.ipynb #c34884ce
+@patch
+def prime_audio(self:ListeningTest, q:int) -> bytes|None:
+    "The WAV bytes of question `q`'s prime (None without a prime)."
+    self._check_question(q)
+    return None if self.primes is None else self._wav_of(q, self.primes[q])
 
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
+# %% ../nbs/23_listening.ipynb #fe5301a5
+@patch
+def _ipython_display_(self:ListeningTest):
+    display(self.widget)
 
 # %% ../nbs/23_listening.ipynb #68da6f4f
-def _answer(self:ListeningTest, q:int, # the question, 0-based
+@patch
+def answer(self:ListeningTest, q:int, # the question, 0-based
             ratings:dict, # {label: integer 0..5} for every label
             ranking:list, # the labels, best first
            ) -> None:
@@ -194,8 +216,6 @@ def _answer(self:ListeningTest, q:int, # the question, 0-based
     append_rows(self.answers, [dict(timestamp=when, listener=self.listener, question=int(q), label=l, model=m,
                                     rating=int(ratings[l]), rank=rank[l]) for l, m in zip(self.labels, self.order(q))])
 
-ListeningTest.answer = _answer
-
 # %% ../nbs/23_listening.ipynb #c497cde0
 class KruskalResult(NamedTuple):
     "A Kruskal–Wallis H test: the statistic, its χ² p-value, the degrees of freedom, and why it is NaN if it is."
@@ -204,6 +224,7 @@ class KruskalResult(NamedTuple):
     df: int  # the number of models with ratings − 1
     note: str  # '' or why the test is undefined
 
+# %% ../nbs/23_listening.ipynb #a3099a1b
 def kruskal_test(groups:dict, # {model: its ratings}
                 ) -> KruskalResult:
     "Kruskal–Wallis H test (tie-corrected, `scipy.stats.kruskal`) of the ratings grouped by model; NaN with a note when undefined."
@@ -212,7 +233,6 @@ def kruskal_test(groups:dict, # {model: its ratings}
     values = np.concatenate(samples)
     if np.all(values == values[0]):
         return KruskalResult(math.nan, math.nan, len(samples) - 1, f"all {len(values)} ratings are equal ({values[0]:g}): their ranks carry no information")
-    from scipy.stats import kruskal
     h, p = kruskal(*samples)
     return KruskalResult(float(h), float(p), len(samples) - 1, '')
 
@@ -222,6 +242,7 @@ class PairCount(NamedTuple):
     wins: int
     losses: int
 
+# %% ../nbs/23_listening.ipynb #19dac175
 @dataclass
 class ListeningResults:
     "A listening test's answers, summarised: ratings per model, pairwise wins and losses, the Kruskal–Wallis test."
@@ -253,6 +274,7 @@ class ListeningResults:
         return '\n'.join(lines)
     __str__ = report
 
+# %% ../nbs/23_listening.ipynb #0b7ba121
 def summarize_answers(answers, # an answers CSV path, or rows as `read_answers` gives them
                       models:list|None=None, # these models first, in this order (then any others, as they appear)
                      ) -> ListeningResults:
@@ -276,13 +298,13 @@ def summarize_answers(answers, # an answers CSV path, or rows as `read_answers` 
     return ListeningResults(models, ratings, {p: PairCount(*c) for p, c in pairwise.items()}, kruskal_test(ratings),
                             n_listeners=len({l for l, _ in last}), n_answers=len(last))
 
-def _results(self:ListeningTest, path=None, # an answers CSV (default: this test's)
+# %% ../nbs/23_listening.ipynb #5c3a6f09
+@patch
+def results(self:ListeningTest, path=None, # an answers CSV (default: this test's)
             ) -> ListeningResults:
     "The results of every listener's answers in the answers file, this test's models first (none yet: 0 answers, before anyone answers)."
     path = self.answers if path is None else Path(path)
     return summarize_answers(read_answers(path) if path != self.answers or path.is_file() else [], self.models)
-
-ListeningTest.results = _results
 
 # %% ../nbs/23_listening.ipynb #77dadc41
 class ResultsFigure(Figure):
@@ -290,6 +312,7 @@ class ResultsFigure(Figure):
     def _repr_png_(self, dpi:int=80) -> bytes:
         buf = io.BytesIO(); self.savefig(buf, format='png', dpi=dpi); return buf.getvalue()
 
+# %% ../nbs/23_listening.ipynb #3234bba5
 def plot_results(results:ListeningResults, # from `summarize_answers` or `ListeningTest.results`
                  *, figsize:tuple|None=None, # inches (default: 12 wide, taller with more pairs)
                 ) -> ResultsFigure:
@@ -313,12 +336,12 @@ def plot_results(results:ListeningResults, # from `summarize_answers` or `Listen
     ax_pairs.legend(loc='upper left', bbox_to_anchor=(1.0, 1.0))     # outside the bars
     return fig
 
-def _plot(self:ListeningTest, results:ListeningResults|None=None, # default: `self.results()`
+# %% ../nbs/23_listening.ipynb #25de768e
+@patch
+def plot(self:ListeningTest, results:ListeningResults|None=None, # default: `self.results()`
          ) -> Figure:
     "Figure 1 of the paper for this test's answers."
     return plot_results(self.results() if results is None else results)
-
-ListeningTest.plot = _plot
 
 # %% ../nbs/23_listening.ipynb #bf759278
 def _place(i:int, n:int) -> str:
@@ -326,9 +349,10 @@ def _place(i:int, n:int) -> str:
     s = f"{i + 1}{'th' if 10 <= (i + 1) % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get((i + 1) % 10, 'th')}"
     return s + (' (best)' if i == 0 else ' (worst)' if i == n - 1 else '')
 
+# %% ../nbs/23_listening.ipynb #bd7d24a0
+@patch
 def _build_widget(self:ListeningTest) -> None:
     "Create the widget's parts and show the current question."
-    import ipywidgets as W
     labels, n, wrap = self.labels, len(self.models), W.Layout(flex_flow='row wrap', align_items='center')
     self.header, self.message = W.HTML(), W.HTML()
     self.name_widget = W.Text(value=self.listener, description='your name', placeholder='type your name, then press Enter',
@@ -358,6 +382,8 @@ def _build_widget(self:ListeningTest) -> None:
     self.widget = W.VBox([self.header, self.name_widget, self.question_view])
     self._show()
 
+# %% ../nbs/23_listening.ipynb #d6344b92
+@patch
 def _offer_ranks(self:ListeningTest) -> None:
     "Each place's menu offers '–' and the labels that no other place holds, so a sample cannot be ranked twice."
     if self.__dict__.get('_offering'): return
@@ -369,6 +395,8 @@ def _offer_ranks(self:ListeningTest) -> None:
             w.value = mine
     finally: self._offering = False
 
+# %% ../nbs/23_listening.ipynb #9d37d82c
+@patch
 def _show(self:ListeningTest) -> None:
     "Show the current question (fresh audio, empty controls), or the final view after the last."
     q, n, who = self.question, self.questions(), html.escape(self.listener)
@@ -385,7 +413,9 @@ def _show(self:ListeningTest) -> None:
     self.header.value = f'<b>Question {q + 1} of {n}</b> · listener {who}'   # last: the question is ready when its number shows
     self.widget.children = (self.header, self.name_widget, self.question_view)
 
-def _set_listener(self:ListeningTest, name:str) -> None:
+# %% ../nbs/23_listening.ipynb #5d575119
+@patch
+def set_listener(self:ListeningTest, name:str) -> None:
     "Answer from now on as `name` (what typing in the name field does): its own order, resuming at its first unanswered question."
     name = str(name).strip()
     if not name:
@@ -394,7 +424,9 @@ def _set_listener(self:ListeningTest, name:str) -> None:
     if name == self.listener: return
     self.listener = name; self.question = self._first_unanswered(); self._show()
 
-def _submit(self:ListeningTest) -> bool:
+# %% ../nbs/23_listening.ipynb #0e54c3e1
+@patch
+def submit(self:ListeningTest) -> bool:
     "Record the widgets' answer to the current question and move on (True); on a wrong answer, say why and stay (False)."
     if self.question >= self.questions(): return False
     ratings = {l: w.value for l, w in self.rating_widgets.items()}
@@ -404,11 +436,10 @@ def _submit(self:ListeningTest) -> bool:
     self.question += 1; self._show()
     return True
 
-def _show_results(self:ListeningTest) -> ListeningResults:
+# %% ../nbs/23_listening.ipynb #212d317e
+@patch
+def show_results(self:ListeningTest) -> ListeningResults:
     "Draw every listener's results so far into the final view's image."
     results = self.results()
     self.results_image.value = self.plot(results)._repr_png_()
     return results
-
-ListeningTest._build_widget, ListeningTest._offer_ranks, ListeningTest._show, ListeningTest.set_listener = _build_widget, _offer_ranks, _show, _set_listener
-ListeningTest.submit, ListeningTest.show_results = _submit, _show_results

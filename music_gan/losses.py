@@ -64,7 +64,7 @@ def wgan_g_loss(d_real:Tensor|None, # unused (kept for a common signature)
     "Wasserstein generator: −mean d_fake."
     return -_wide(d_fake).mean()
 
-# %% ../nbs/09_losses.ipynb #16665d2b
+# %% ../nbs/09_losses.ipynb #98a487f4
 class GANLoss(NamedTuple):
     "The losses of one kind of GAN on discriminator scores, each `(d_real, d_fake) -> scalar`."
     discriminator: Callable[[Tensor, Tensor], Tensor]  # L_disc
@@ -81,12 +81,13 @@ LOSSES: dict[str, GANLoss] = {
 }
 ALL_LOSSES = tuple(LOSSES)
 
+# %% ../nbs/09_losses.ipynb #729e553b
 def get_loss(kind:str) -> GANLoss:
     "The `GANLoss` registered as `kind` (one of `LOSSES`)."
     if kind not in LOSSES: raise ValueError(f"unknown GAN loss {kind!r}; expected one of {tuple(LOSSES)}")
     return LOSSES[kind]
 
-# %% ../nbs/09_losses.ipynb #68f644b3
+# %% ../nbs/09_losses.ipynb #95c14dfd
 def discriminator_loss(kind:str, # one of `ALL_LOSSES`
                        d_real:Tensor, # discriminator scores (logits) of real sequences (B,)
                        d_fake:Tensor, # scores of generated sequences (B,), usually of detached samples
@@ -100,6 +101,7 @@ def discriminator_loss(kind:str, # one of `ALL_LOSSES`
     out = loss.discriminator(d_real, d_fake)
     return out if penalty is None else out + penalty
 
+# %% ../nbs/09_losses.ipynb #3b516d73
 def generator_loss(kind:str, # one of `ALL_LOSSES`
                    d_real:Tensor|None, # scores of real sequences (B,); only the relativistic kinds use them (may be None otherwise)
                    d_fake:Tensor, # scores of generated sequences (B,), with the graph back to the generator
@@ -107,6 +109,7 @@ def generator_loss(kind:str, # one of `ALL_LOSSES`
     "The generator's adversarial loss L_gen, a scalar (the penalty never enters it)."
     return get_loss(kind).generator(d_real, d_fake)
 
+# %% ../nbs/09_losses.ipynb #ed7d67f4
 def gan_losses(kind:str, # one of `ALL_LOSSES`
                d_real:Tensor, # scores of real sequences (B,)
                d_fake:Tensor, # scores of generated sequences (B,)
@@ -115,9 +118,18 @@ def gan_losses(kind:str, # one of `ALL_LOSSES`
     "Both losses of `kind` at once: `(loss_d, loss_g)` (e.g. for logging; a training step usually wants one of them)."
     return discriminator_loss(kind, d_real, d_fake, penalty=penalty), generator_loss(kind, d_real, d_fake)
 
-# %% ../nbs/09_losses.ipynb #0b0e6935
+# %% ../nbs/09_losses.ipynb #75304f5d
 GP_SPACES = ('embedding', 'onehot')
 
+def _check_gp_inputs(real_onehot:Tensor, fake_onehot:Tensor, space:str):
+    "One clear error for an unknown `space`, inputs of different shapes, or inputs that are not float one-hots."
+    if space not in GP_SPACES: raise ValueError(f"unknown space {space!r}; expected one of {GP_SPACES}")
+    if real_onehot.shape != fake_onehot.shape:
+        raise ValueError(f"real and generated inputs must have the same shape, got {tuple(real_onehot.shape)} and {tuple(fake_onehot.shape)}")
+    if not (real_onehot.is_floating_point() and fake_onehot.is_floating_point()):
+        raise TypeError("the inputs must be float one-hots (B, T, V); for token ids use F.one_hot(ids, V).float()")
+
+# %% ../nbs/09_losses.ipynb #a3775c3c
 def gradient_penalty(critic:Callable[[Tensor], Tensor], # h -> scores (B,), h = embed(x̂); e.g. `lambda h: d(inputs_embeds=h)`
                      real_onehot:Tensor, # real sequences as one-hot (B, T, V) (any float shape with batch first)
                      fake_onehot:Tensor, # generated sequences, same shape: soft or straight-through one-hot (detached here)
@@ -128,11 +140,7 @@ def gradient_penalty(critic:Callable[[Tensor], Tensor], # h -> scores (B,), h = 
                      eps:float=1e-12, # inside the square root of the norm
                     ) -> tuple[Tensor, Tensor]: # (λ·mean((‖g‖₂ − 1)²), mean ‖g‖₂ detached)
     "WGAN-GP's penalty at random interpolates of real and generated one-hots, differentiable in the critic's parameters."
-    if space not in GP_SPACES: raise ValueError(f"unknown space {space!r}; expected one of {GP_SPACES}")
-    if real_onehot.shape != fake_onehot.shape:
-        raise ValueError(f"real and generated inputs must have the same shape, got {tuple(real_onehot.shape)} and {tuple(fake_onehot.shape)}")
-    if not (real_onehot.is_floating_point() and fake_onehot.is_floating_point()):
-        raise TypeError("the inputs must be float one-hots (B, T, V); for token ids use F.one_hot(ids, V).float()")
+    _check_gp_inputs(real_onehot, fake_onehot, space)
     B = real_onehot.shape[0]
     alpha = torch.rand((B,) + (1,) * (real_onehot.dim() - 1), generator=generator, device=real_onehot.device, dtype=real_onehot.dtype)  # (B, 1, 1)
     x_hat = alpha * real_onehot.detach() + (1 - alpha) * fake_onehot.detach()    # (B, T, V): data, no path to the generator

@@ -29,7 +29,7 @@ class MaskedTokens(NamedTuple):
         "(B, T) bool: the positions the MLM loss is computed at."
         return self.labels != IGNORE_INDEX
 
-# %% ../nbs/08_masking.ipynb #17e30364
+# %% ../nbs/08_masking.ipynb #bcd0a91b
 def span_length_probs(geometric_p:float=0.2, # p of the geometric distribution
                       max_span:int=10, # longest span
                       ) -> Tensor:
@@ -40,6 +40,7 @@ def span_length_probs(geometric_p:float=0.2, # p of the geometric distribution
     w = geometric_p * (1 - geometric_p) ** (ell - 1)
     return w / w.sum()
 
+# %% ../nbs/08_masking.ipynb #c443505c
 def _draw_lengths(probs:Tensor, # (K,) or (R, K) span-length probabilities (index ℓ − 1)
                   n:int|None=None, *, generator=None, device=None) -> Tensor:
     "Span lengths drawn by inverting the CDF: `(n,)` from one distribution, or `(R,)`, one from each row of `probs`."
@@ -57,7 +58,7 @@ def continue_prob(remaining:Tensor, # (R,) budget left, in tokens (may be fracti
     e_max = (torch.maximum(ell, r[:, None]) * probs.to(r.device)).sum(-1)         # (R,) E[max(ℓ, r)]
     return (r / e_max).clamp(0.0, 1.0)
 
-# %% ../nbs/08_masking.ipynb #cd4ba81c
+# %% ../nbs/08_masking.ipynb #541045e9
 def free_cells(maskable:Tensor, # (R, T) bool: not a special token
                masked:Tensor, # (R, T) bool: already in a span
                ) -> Tensor:
@@ -66,6 +67,7 @@ def free_cells(maskable:Tensor, # (R, T) bool: not a special token
     near[:, 1:] |= masked[:, :-1]; near[:, :-1] |= masked[:, 1:]
     return maskable & ~near
 
+# %% ../nbs/08_masking.ipynb #231c9142
 def span_starts(free:Tensor, # (R, T) bool cells a span may cover
                 ell:Tensor, # (R,) span length per row
                 ) -> Tensor:
@@ -75,6 +77,7 @@ def span_starts(free:Tensor, # (R, T) bool cells a span may cover
     end = torch.arange(T, device=free.device) + ell[:, None]            # (R, T) exclusive end of a span starting at t
     return (end <= T) & (c.gather(1, end.clamp(max=T)) - c[:, :T] == ell[:, None])
 
+# %% ../nbs/08_masking.ipynb #9f1039a3
 def longest_run(free:Tensor) -> Tensor:
     "(R,) the length of the longest run of True in each row of `free` (R, T)."
     pos = torch.arange(free.shape[1], device=free.device)

@@ -2,7 +2,7 @@
 import json, shutil, subprocess, sys
 from pathlib import Path
 
-from music_gan.data import write_midi_fixtures
+from music_gan.testing import write_midi_fixtures
 
 MUSIC_GAN = shutil.which('music-gan', path=str(Path(sys.executable).parent))
 
@@ -63,7 +63,7 @@ def cache(tmp_path_factory):
 
 def test_ctrl_c_saves_the_step_and_the_printed_command_resumes(cache, tmp_path):
     "Ctrl-C: checkpoint at the current step, one line with the exact command, 130; that command resumes; SIGTERM: 143; no step logged twice."
-    from music_gan.train import load_checkpoint
+    from music_gan.checkpoint import load_checkpoint
     run = tmp_path / 'run'
     cmd = [MUSIC_GAN, 'train', '--data', str(cache), '--out', str(run), '--max-steps', '100000', '--batch-size', '2', '--device', 'cpu',
            '--set', 'train.log_interval=1', 'train.eval_interval=100000']
@@ -76,7 +76,7 @@ def test_ctrl_c_saves_the_step_and_the_printed_command_resumes(cache, tmp_path):
     m = re.fullmatch(r"music-gan train: stopped at mle step (\d+); checkpoint (\S+); continue with: (music-gan train .*)", last)
     assert m and '--resume' in m[3], last
     step = int(m[1])
-    assert load_checkpoint(run / 'checkpoint.pt')['step'] == step >= 3 and _logged_steps(run)[-1] == step
+    assert load_checkpoint(run).step == step >= 3 and _logged_steps(run)[-1] == step and m[2] == str(run / 'checkpoint')
     again = shlex.split(m[3]); again[0] = MUSIC_GAN
     p = subprocess.Popen(again, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=tmp_path)
     _wait_for(lambda: len(_logged_steps(run)) >= step + 3, p)
@@ -84,12 +84,12 @@ def test_ctrl_c_saves_the_step_and_the_printed_command_resumes(cache, tmp_path):
     out, err = p.communicate(timeout=120)
     assert p.returncode == 143 and 'Traceback' not in err and 'stopped at mle step' in err.strip().splitlines()[-1], err
     steps = _logged_steps(run)
-    assert steps == list(range(1, steps[-1] + 1)) and load_checkpoint(run / 'checkpoint.pt')['step'] == steps[-1] > step + 2
+    assert steps == list(range(1, steps[-1] + 1)) and load_checkpoint(run).step == steps[-1] > step + 2
 
 
 def test_ctrl_c_during_prepare_keeps_what_is_done(tmp_path):
     "Ctrl-C to the process group (workers too): no traceback, one line, 130; the files finished stay in the journal."
-    cmd = [MUSIC_GAN, 'prepare', '--corpus', 'bach', '--limit', '30', '--workers', '2', '--out', str(tmp_path / 'bach')]
+    cmd = [MUSIC_GAN, 'prepare', '--corpus', 'bach', '--limit', '400', '--workers', '2', '--out', str(tmp_path / 'bach')]   # enough to be still reading when Ctrl-C comes, even with music21's parse cache warm
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     journal = tmp_path / 'bach/journal.jsonl'
     _wait_for(lambda: journal.exists() and len(journal.read_text().splitlines()) >= 2, p)
@@ -98,7 +98,7 @@ def test_ctrl_c_during_prepare_keeps_what_is_done(tmp_path):
     done = len(journal.read_text().splitlines())
     assert p.returncode == 130 and 'Traceback' not in out + err and 'KeyboardInterrupt' not in err, err
     assert err.strip().splitlines()[-1].startswith(f'music-gan prepare: interrupted: the {done} files finished are kept'), err
-    assert 2 <= done < 30                                             # kept; the next run reads only the rest (04_data tests that)
+    assert 2 <= done < 400                                            # kept; the next run reads only the rest (04_data tests that)
 
 
 def test_help_is_fast_and_imports_no_torch():
@@ -111,3 +111,24 @@ def test_help_is_fast_and_imports_no_torch():
     took = time.perf_counter() - t0
     print(f"music-gan --help: {took:.2f} s")
     assert res.returncode == 0 and 'COMMAND' in res.stdout and took < 1.5, took
+
+
+def test_front_door():
+    "Every name of `music_gan`'s front door resolves to its module's object; `import music_gan` alone imports no torch."
+    import importlib, music_gan
+    assert sorted(music_gan.__all__) == sorted(music_gan._LAZY) and len(music_gan.__all__) >= 11
+    for name, mod in music_gan._LAZY.items():
+        assert getattr(music_gan, name) is getattr(importlib.import_module(f'music_gan.{mod}'), name), name
+    res = subprocess.run([sys.executable, '-c', "import sys, music_gan; print(sorted(m for m in ('torch', 'numpy', 'matplotlib', 'ipywidgets') "
+                          "if m in sys.modules))"], capture_output=True, text=True, timeout=60)
+    assert res.stdout.strip() == '[]', res.stdout + res.stderr
+
+
+def test_top_k_flags_and_their_old_spellings():
+    "`--top-k/--top-p` are make_sampler's names; the old `--k/--p` still parse (hidden from --help)."
+    from music_gan.cli import parser
+    for cmd in (['sample', '--ckpt', 'x'], ['evaluate', '--data', 'x']):
+        new, old = parser().parse_args([*cmd, '--top-k', '5', '--top-p', '0.5']), parser().parse_args([*cmd, '--k', '5', '--p', '0.5'])
+        assert (new.top_k, new.top_p) == (old.top_k, old.top_p) == (5, 0.5)
+    res = subprocess.run([MUSIC_GAN, 'sample', '--help'], capture_output=True, text=True, timeout=60)
+    assert '--top-k' in res.stdout and not re.search(r'--[kp]\b', res.stdout), res.stdout

@@ -3,7 +3,9 @@ import contextlib, csv, io, json, math
 
 import pytest
 
-from music_gan.cli import demo, main
+from music_gan.checkpoint import load_checkpoint
+from music_gan.cli import main
+from music_gan.recipes import demo
 
 
 @pytest.fixture(scope='module')
@@ -27,9 +29,8 @@ def test_comparison_keys_and_values(quick_demo):
 
 
 def test_baseline_is_the_gan_run_without_gan_steps(quick_demo):
-    from music_gan.train import load_checkpoint
     out, _ = quick_demo
-    gan, base = load_checkpoint(out / 'gan/gan_checkpoint.pt'), load_checkpoint(out / 'baseline/gan_checkpoint.pt')
+    gan, base = load_checkpoint(out / 'gan').training_state, load_checkpoint(out / 'baseline').training_state   # run folders
     assert gan['gan_step'] == base['gan_step'] == 4
     assert gan['mle']['step'] == base['mle']['step']                          # the same number of NLL steps
     assert (gan['mle']['epoch'], gan['mle']['batch_in_epoch']) == (base['mle']['epoch'], base['mle']['batch_in_epoch'])
@@ -60,7 +61,7 @@ def test_exposure_files(quick_demo):
 
 def test_evaluate_by_window(quick_demo, tmp_path):
     out, _ = quick_demo
-    argv = ['evaluate', '--data', str(out / 'data'), '--ckpt', f"gan={out / 'gan/gan_checkpoint.pt'}", '--n', '1', '--seconds', '2',
+    argv = ['evaluate', '--data', str(out / 'data'), '--ckpt', f"gan={out / 'gan'}", '--n', '1', '--seconds', '2',
             '--clip-seconds', '2', '--prime-seconds', '2', '--nll-batches', '1', '--device', 'cpu', '--out', str(tmp_path / 'report'),
             '--by-window', '1', '--long-seconds', '3']
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):

@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from music_gan.data import MidiFolderSource, TokenCache, write_midi_fixtures
+from music_gan.data import TokenCache
+from music_gan.sources import MidiFolderSource
+from music_gan.testing import write_midi_fixtures
 
 BIN = Path(sys.executable).parent
 

@@ -31,7 +31,8 @@ def test_dry_run_writes_every_section(tmp_path):
     assert [r['status'] for r in parts['e2e']['rows']] == ['ok'] * 6                      # prepare, mle, mlm, gan, sample, export
     with tarfile.open(out / 'e2e_files.tar.gz') as tf: names = tf.getnames()
     assert any(n.endswith('.mid') for n in names) and any(n.endswith('.wav') for n in names) and 'gan/log.csv' in names
-    assert (out / 'model_gan.half.pt.part0').stat().st_size > 0
+    with tarfile.open(out / 'model_gan.half.tar.part0') as tf:            # the exported model folder (one piece at tiny size)
+        assert {'model_gan.half/config.json', 'model_gan.half/model.safetensors'} <= set(tf.getnames())
     assert len([f for f in out.iterdir()]) <= 8                           # what the device tool brings back
 
 

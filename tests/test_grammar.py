@@ -1,4 +1,4 @@
-"""The performance-event grammar of `music_gan.generator`: random logits never get past it, its vectorised mask equals the
+"""The performance-event grammar of `music_gan.sampling`: random logits never get past it, its vectorised mask equals the
 per-token twin, and the bundled model's samples hold no note over the cap."""
 import numpy as np
 import pytest
@@ -6,10 +6,11 @@ import torch
 from hypothesis import given, settings, strategies as st
 from torch import nn
 
+from music_gan.checkpoint import load_config, load_model
 from music_gan.config import GeneratorConfig
 from music_gan.events import EventCodec
-from music_gan.generator import (MAX_NOTE_SECONDS, Grammar, GrammarRef, Sampler, TransformerXL, generate_seconds,
-                                 grammar_violations, prime_from_midi)
+from music_gan.sampling import (MAX_NOTE_SECONDS, Grammar, GrammarRef, Sampler, generate_seconds, generate_tokens,
+                                grammar_violations, prime_from_midi)
 
 CODEC = EventCodec()
 ON, OFF, SHIFT, VEL = CODEC.note_on, CODEC.note_off, CODEC.time_shift, CODEC.velocity
@@ -25,7 +26,7 @@ class RandomLogits(nn.Module):
         self.bias = torch.randn(CODEC.vocab_size, generator=self.rng) * scale
     def new_cache(self, longest, mem_len, device, dtype): return None
     def step(self, x, cache): return self.bias + torch.randn(x.shape[0], x.shape[1], CODEC.vocab_size, generator=self.rng) * 2
-    generate = TransformerXL.generate
+    def generate(self, prime, n_tokens, sampler=None, **kw): return generate_tokens(self, prime, n_tokens, sampler, **kw)
 
 
 # a valid prime: a few chords whose notes are shorter than any cap drawn below, some left sounding at the cut
@@ -86,8 +87,7 @@ def test_a_prime_that_breaks_the_rules_falls_back():
 
 def test_bundled_model_holds_no_note_over_the_cap(repo_root):
     "The bundled GAN model, loaded as `music-gan sample` loads it, with the grammar on: no note over the cap, no broken event."
-    from music_gan.train import model_from_checkpoint
-    model, cfg = model_from_checkpoint(repo_root / 'assets' / 'model_gan.pt')
+    model, cfg = load_model(repo_root / 'assets' / 'model_gan'), load_config(repo_root / 'assets' / 'model_gan')
     codec = cfg.codec.codec()
     prime = prime_from_midi(repo_root / 'assets' / 'prime.mid', 10.0, codec).repeat(3, 1)
     pieces = generate_seconds(model, prime, 20.0, Sampler(temperature=0.95, top_k=32), codec=codec, seed=7)
@@ -103,7 +103,7 @@ def test_cli_sample_grammar_flag(repo_root, tmp_path, capsys):
     from music_gan.cli import main
     for flag, said in (([], 'event grammar on'), (['--no-grammar'], 'event grammar off')):
         out = tmp_path / (flag[0][2:] if flag else 'grammar')
-        assert main(['sample', '--ckpt', str(repo_root / 'assets' / 'model_gan.pt'), '--n', '1', '--seconds', '2', '--no-wav',
+        assert main(['sample', '--ckpt', str(repo_root / 'assets' / 'model_gan'), '--n', '1', '--seconds', '2', '--no-wav',
                      '--out', str(out), '--seed', '3'] + flag) == 0
         assert said in capsys.readouterr().out and (out / 'sample_0.mid').exists()
 
@@ -112,7 +112,7 @@ def test_cli_sample_max_note_seconds(repo_root, tmp_path):
     "`--max-note-seconds` caps every note of the written MIDI."
     from music_gan.cli import main
     from music_gan.events import midi_to_notes
-    assert main(['sample', '--ckpt', str(repo_root / 'assets' / 'model_gan.pt'), '--n', '2', '--seconds', '8', '--no-wav',
+    assert main(['sample', '--ckpt', str(repo_root / 'assets' / 'model_gan'), '--n', '2', '--seconds', '8', '--no-wav',
                  '--out', str(tmp_path), '--seed', '1', '--max-note-seconds', '0.7']) == 0
     for f in sorted(tmp_path.glob('*.mid')):
         n = midi_to_notes(f)                                                     # no prime: every note is generated
@@ -126,7 +126,7 @@ def real_primes(draw):
     notes = draw(st.lists(st.tuples(st.integers(0, 400), st.integers(1, 100), st.integers(21, 108)), min_size=1, max_size=40))
     on, dur, pitch = (np.array(x) for x in zip(*notes))
     tokens = CODEC.encode_notes(Notes(on / 100, (on + dur) / 100, pitch, np.full(len(on), 80)))
-    clock = np.cumsum(np.where((tokens >= CODEC.shift_offset) & (tokens < CODEC.velocity_offset), tokens - CODEC.shift_offset + 1, 0))
+    clock = np.cumsum(np.where((tokens >= CODEC.shift_offset) & (tokens < CODEC.velocity_offset), tokens - CODEC.shift_offset + 1, 0))   # the token clock
     cut = draw(st.integers(1, int(clock[-1]) + 1))
     return [1] + tokens[clock < cut].tolist()
 
@@ -143,3 +143,20 @@ def test_the_grammar_starts_from_a_real_prime(prime, seed, n, close):
     for row in out:
         assert grammar_violations(torch.cat([prime_t[0], row]), CODEC, max_note_seconds=1.0, max_rest_seconds=None, start=len(prime),
                                   closed=close and n >= int((g.on_since[0] >= 0).sum())) == []
+
+
+def test_the_old_import_paths_keep_working():
+    "`Sampler` is the sampling module's, and `from music_gan.generator import Sampler` still gives it (the generator imports it)."
+    import music_gan.sampling as sampling
+    from music_gan.generator import Sampler as OldSampler
+    assert OldSampler is sampling.Sampler is Sampler
+
+
+def test_sampling_imports_no_model():
+    "`sampling` duck-types the model: it imports only events, progress, config and outside libraries, never a model module."
+    import ast, music_gan.sampling as sampling
+    from pathlib import Path
+    tree = ast.parse(Path(sampling.__file__).read_text())
+    kit = {(n.module or '').split('.')[-1] for n in ast.walk(tree)
+           if isinstance(n, ast.ImportFrom) and (n.level > 0 or (n.module or '').startswith('music_gan'))}
+    assert kit <= {'events', 'progress', 'config'}, kit
