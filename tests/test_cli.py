@@ -61,13 +61,18 @@ def cache(tmp_path_factory):
     return d / 'cache'
 
 
+def _like_a_terminal():
+    "In the child: Ctrl-C's default action, as in a terminal. A job started with `&` from a script (CI run in the background)\n    inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler."
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_saves_the_step_and_the_printed_command_resumes(cache, tmp_path):
     "Ctrl-C: checkpoint at the current step, one line with the exact command, 130; that command resumes; SIGTERM: 143; no step logged twice."
     from music_gan.checkpoint import load_checkpoint
     run = tmp_path / 'run'
     cmd = [MUSIC_GAN, 'train', '--data', str(cache), '--out', str(run), '--max-steps', '100000', '--batch-size', '2', '--device', 'cpu',
            '--set', 'train.log_interval=1', 'train.eval_interval=100000']
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=tmp_path)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=_like_a_terminal, cwd=tmp_path)
     _wait_for(lambda: len(_logged_steps(run)) >= 3, p)
     os.killpg(p.pid, signal.SIGINT)                                   # as a terminal's Ctrl-C: the whole process group
     out, err = p.communicate(timeout=120)
@@ -78,7 +83,7 @@ def test_ctrl_c_saves_the_step_and_the_printed_command_resumes(cache, tmp_path):
     step = int(m[1])
     assert load_checkpoint(run).step == step >= 3 and _logged_steps(run)[-1] == step and m[2] == str(run / 'checkpoint')
     again = shlex.split(m[3]); again[0] = MUSIC_GAN
-    p = subprocess.Popen(again, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=tmp_path)
+    p = subprocess.Popen(again, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=_like_a_terminal, cwd=tmp_path)
     _wait_for(lambda: len(_logged_steps(run)) >= step + 3, p)
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=120)
@@ -90,7 +95,7 @@ def test_ctrl_c_saves_the_step_and_the_printed_command_resumes(cache, tmp_path):
 def test_ctrl_c_during_prepare_keeps_what_is_done(tmp_path):
     "Ctrl-C to the process group (workers too): no traceback, one line, 130; the files finished stay in the journal."
     cmd = [MUSIC_GAN, 'prepare', '--corpus', 'bach', '--limit', '400', '--workers', '2', '--out', str(tmp_path / 'bach')]   # enough to be still reading when Ctrl-C comes, even with music21's parse cache warm
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=_like_a_terminal)
     journal = tmp_path / 'bach/journal.jsonl'
     _wait_for(lambda: journal.exists() and len(journal.read_text().splitlines()) >= 2, p)
     os.killpg(p.pid, signal.SIGINT)
