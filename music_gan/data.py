@@ -146,14 +146,14 @@ def _write_manifest(root:Path, codec:EventCodec, name:str, records:list, summary
 
 # %% ../nbs/04_data.ipynb #0d84d00f
 def _stop_pool(pool:ProcessPoolExecutor):
-    "Cancel the queued files and end the workers now: a file being read when Ctrl-C came is read again next time."
+    "Cancel the queued files and end the workers now (SIGKILL: a run started with SIGTERM ignored passes that on to its workers): a file being read when Ctrl-C came is read again next time."
     hook = threading.excepthook
     def quiet(args):                                  # the pool's manager thread may find a cancelled future it cannot fail
         if not issubclass(args.exc_type, InvalidStateError): hook(args)
     threading.excepthook = quiet
     procs = list((getattr(pool, '_processes', None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs: p.terminate()
+    for p in procs: p.kill()
 
 # %% ../nbs/04_data.ipynb #34f00cd7
 def _read_entries(source, todo:list[Entry], codec:EventCodec, max_seconds:float, workers:int):
