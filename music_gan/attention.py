@@ -119,12 +119,12 @@ class RelMultiHeadAttn(nn.Module):
 @patch
 def forward(self:RelMultiHeadAttn, h, pos, u, w, mem=None, mem_valid=None):
     "`h (B, T, D)` segment, `pos (M+T, D)` encodings (descending), `mem (B, M, D)` → `(B, T, D)`."
-    cat = h if mem is None else torch.cat([mem, h], dim=1)                               # (B, M+T, D)
-    w_q, w_kv = self.qkv.weight.split([h.shape[-1], 2 * h.shape[-1]])                     # queries of the segment only
-    q = rearrange(F.linear(h, w_q), 'b t (h d) -> b h t d', h=self.n_head)                # (B, H, T, dh)
-    k, v = rearrange(F.linear(cat, w_kv), 'b t (two h d) -> two b h t d', two=2, h=self.n_head)
+    q, k, v = rearrange(self.qkv(h), 'b t (three h d) -> three b h t d', three=3, h=self.n_head)   # (B, H, T, dh) each
+    if mem is not None:                            # the memory projected apart: a detached memory gets no input gradient
+        k_mem, v_mem = rearrange(F.linear(mem, self.qkv.weight[h.shape[-1]:]), 'b m (two h d) -> two b h m d', two=2, h=self.n_head)
+        k, v = torch.cat([k_mem, k], dim=2), torch.cat([v_mem, v], dim=2)                 # (B, H, M+T, dh)
     r = rearrange(self.r_net(pos), 'k (h d) -> k h d', h=self.n_head)                    # (M+T, H, dh)
-    allowed = attention_mask(h.shape[1], cat.shape[1], mem_valid, device=h.device)
+    allowed = attention_mask(h.shape[1], k.shape[2], mem_valid, device=h.device)
     return self._attend(h, q, k, v, r, u, w, allowed)
 
 # %% ../nbs/07_attention.ipynb #afb92da9
