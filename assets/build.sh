@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Rebuilds everything in assets/ with the kit's own commands (CPU, about 15 minutes on 2 cores).
+# Rebuilds everything in assets/ with the kit's own commands (CPU: about 2 hours on 2 cores, half an hour of it preparing the corpus).
 # Run from the repository root with the kit installed: bash assets/build.sh
 set -euo pipefail
 MG=${MG:-music-gan}
-DATA=${DATA:-runs/bach-data}
+DATA=${DATA:-runs/classical-data}
 RUNS=${RUNS:-runs/assets}
-$MG prepare --corpus bach --out "$DATA"
-# the three stages through music_gan.gan.train_all, the one place the kit wires them together: MLE (6,000 steps), SpanBERT
-# pre-training of the discriminator (1,000), then the GAN (150 GAN steps), in "$RUNS/mle", "$RUNS/mlm", "$RUNS/gan".
-# The tiny preset with a larger generator: 4 layers, width 192, 6 heads, inner 384, segments of 64, memory 128. The GAN stage
-# continues the MLE run (its step, optimiser and learning-rate schedule: lr 1e-3, warmup 200, read from its checkpoint);
-# adversarial rate: half the MLE rate (5e-4) with a 20-step warm-up, then inverse-sqrt decay (the tiny preset).
-# An interrupted build resumes where it stopped.
+$MG prepare --corpus music21:classical --out "$DATA"
+# The generator's size and length: the arm `small-64` of benchmarks/model_size.py, the best validation NLL of the three arms
+# at an equal training time (9 min each; assets/README.md). Its first 9 minutes were that arm's run: to reuse it, run
+#   python benchmarks/model_size.py --data "$DATA" --out runs/sizes --minutes 9 --arms small-64 && cp -r runs/sizes/small-64/mle "$RUNS/mle"
+# first; without it the MLE stage simply starts from step 0 (the same schedule, the same steps).
+# Then the three stages through music_gan.gan.train_all, the one place the kit wires them together: MLE (36,000 steps),
+# SpanBERT pre-training of the discriminator (1,000), then the GAN (200 GAN steps) and its fair baseline (the same
+# cycles with the adversarial step left out), in "$RUNS/mle", "$RUNS/mlm", "$RUNS/gan", "$RUNS/baseline". The GAN stage
+# continues the MLE run (its step, optimiser and learning-rate schedule, read from its checkpoint); adversarial rate: half
+# the MLE rate with a 20-step warm-up, then inverse-sqrt decay (the tiny preset). An interrupted build resumes where it stopped.
 python - "$DATA" "$RUNS" <<'PY'
 import sys
 from music_gan.config import preset
@@ -28,11 +31,12 @@ def progress(desc:str, total:int, event:str='step') -> dict:
     return {'start': [start], event: [tick], 'end': [end]}
 
 data, runs = sys.argv[1], sys.argv[2]
-size = {'generator.n_layer': 4, 'generator.d_model': 192, 'generator.n_head': 6, 'generator.d_inner': 384,
-        'generator.tgt_len': 64, 'generator.mem_len': 128, 'generator.eval_mem_len': 256}
-steps = {'mle': 6000, 'mlm': 1000, 'gan': 150}
-train_all(preset('tiny').override(**size), data, runs, mle_steps=steps['mle'], mlm_steps=steps['mlm'], gan_steps=steps['gan'],
-          resume=True, overrides={'mle': {'train.eval_interval': 500, 'train.log_interval': 50, 'train.warmup': 200}},
+sys.path.insert(0, 'benchmarks')
+from model_size import arm_config                 # the tiny preset, the arm's size, lr 1e-3, warmup 500
+steps = {'mle': 36_000, 'mlm': 1000, 'gan': 200}
+train_all(arm_config('small-64'), data, runs, mle_steps=steps['mle'], mlm_steps=steps['mlm'], gan_steps=steps['gan'], baseline=True,
+          resume=True, overrides={'mle': {'train.eval_interval': 5000, 'train.log_interval': 50},
+                                  'gan': {'train.eval_interval': 500, 'train.log_interval': 10}},
           callbacks={'mle': progress('mle', steps['mle']), 'mlm': progress('mlm', steps['mlm']), 'gan': progress('gan', steps['gan'], 'gan_step')})
 PY
 $MG export --ckpt "$RUNS/mle" --out assets/model_mle
@@ -45,7 +49,9 @@ from pathlib import Path
 from music_gan.data import TokenCache
 from music_gan.events import Notes, notes_to_midi
 cache = TokenCache(sys.argv[1])
-test = [r for r in cache.manifest()['pieces'] if r['split'] == 'test' and r['duration'] > 25][:3]
+ids = ['bach/bwv117.4.mxl', 'bach/bwv128.5.mxl', 'bach/bwv157.5.mxl']    # test-split chorales, the primes bundled since the start
+test = [r for r in cache.manifest()['pieces'] if r['id'] in ids and r['split'] == 'test']
+assert [r['id'] for r in test] == ids, test
 for i, rec in enumerate(test):
     notes = Notes.from_array(np.load(Path(sys.argv[1]) / rec['notes']))
     keep = notes.take(np.nonzero(notes.start < 10)[0])

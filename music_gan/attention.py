@@ -71,15 +71,44 @@ def rel_shift_view(x:torch.Tensor) -> torch.Tensor:
     *lead, tq, tk1 = x.shape
     return x.flatten(-2)[..., tq:].unflatten(-1, (tq, tk1 - 1))   # element T + i·Tk + j of the flattened rows
 
+# %% ../nbs/07_attention.ipynb #f3569252
+def _strided_probs(qu, qw, k, r_ext, allowed) -> torch.Tensor:
+    "Attention probabilities `(B, H, Tq, Tk)` from the scaled queries `qu` (for a+c), `qw` (for b+d) and `r_ext (H, dh, Tk+1)`."
+    b, h, tq, _ = qu.shape; tk = k.shape[2]
+    bd = rel_shift_view(torch.matmul(qw, r_ext))                              # (B, H, Tq, Tk) view, nothing copied
+    ac_bd = torch.baddbmm(bd.flatten(0, 1), qu.flatten(0, 1), k.flatten(0, 1).transpose(1, 2))
+    return ac_bd.view(b, h, tq, tk).masked_fill_(~allowed, float('-inf')).softmax(-1)
+
+# %% ../nbs/07_attention.ipynb #50667e2d
+class _StridedAttention(torch.autograd.Function):
+    "`softmax(mask(Qu·Kᵀ + shift(Qw·R))) · V` with the backward written out: one pass per `(B, H, Tq, Tk)` gradient."
+    @staticmethod
+    def forward(ctx, qu, qw, k, v, r_ext, allowed):
+        probs = _strided_probs(qu, qw, k, r_ext, allowed)                     # (B, H, Tq, Tk)
+        ctx.save_for_backward(qu, qw, k, v, r_ext, probs)
+        return probs @ v                                                      # (B, H, Tq, dh)
+
+    @staticmethod
+    def backward(ctx, d_out):
+        qu, qw, k, v, r_ext, probs = ctx.saved_tensors
+        b, h, tq, tk = probs.shape
+        d_v = probs.transpose(-1, -2) @ d_out                                 # (B, H, Tk, dh)
+        d_s = torch._softmax_backward_data(d_out @ v.transpose(-1, -2), probs, -1, probs.dtype)   # (B, H, Tq, Tk); 0 where masked
+        d_qu, d_k = d_s @ k, d_s.transpose(-1, -2) @ qu                       # (B, H, Tq, dh), (B, H, Tk, dh)
+        d_raw = torch.cat([d_s.new_zeros(b, h, tq), d_s.flatten(-2)], -1).view(b, h, tq, tk + 1)   # the shift undone
+        d_qw = d_raw @ r_ext.transpose(-1, -2)                               # (B, H, Tq, dh)
+        d_r_ext = (qw.transpose(-1, -2) @ d_raw).sum(0)                       # (H, dh, Tk+1)
+        return d_qu, d_qw, d_k, d_v, d_r_ext, None
+
 # %% ../nbs/07_attention.ipynb #9c3b8df4
 def _strided_attention(q, k, v, r, u, w, allowed, dropout_p:float=0.0) -> torch.Tensor:
     "`rel_attention(impl='strided')`: scale folded into the queries, zero-copy shift, one `baddbmm`, mask in place."
-    b, h, tq, d = q.shape; tk, scale = k.shape[2], d ** -0.5
+    scale = q.shape[-1] ** -0.5
     r_ext = F.pad(r, (0, 0, 0, 0, 1, 0)).permute(1, 2, 0)                      # (H, dh, Tk+1): one junk distance in front
-    bd = rel_shift_view(torch.matmul((q + w[:, None]) * scale, r_ext))        # (B, H, Tq, Tk) view, nothing copied
-    ac_bd = torch.baddbmm(bd.flatten(0, 1), ((q + u[:, None]) * scale).flatten(0, 1), k.flatten(0, 1).transpose(1, 2))
-    probs = ac_bd.view(b, h, tq, tk).masked_fill_(~allowed, float('-inf')).softmax(-1)
-    return F.dropout(probs, dropout_p) @ v
+    qu, qw = (q + u[:, None]) * scale, (q + w[:, None]) * scale                 # (B, H, Tq, dh) each
+    if dropout_p == 0 and not torch.is_autocast_enabled(q.device.type):      # float32/64, no dropout: the hand-written backward
+        return _StridedAttention.apply(qu, qw, k, v, r_ext, allowed)
+    return F.dropout(_strided_probs(qu, qw, k, r_ext, allowed), dropout_p) @ v
 
 # %% ../nbs/07_attention.ipynb #ae826b14
 def rel_attention(q, k, v, r, u, w, allowed, *, dropout_p:float=0.0, impl:str='auto') -> torch.Tensor:

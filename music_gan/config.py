@@ -130,7 +130,9 @@ class TrainConfig:
     log_interval: int = 100
     seed: int = 0
     augment: bool = True
-    def __post_init__(self): _check(self, positive=('batch_size', 'lr', 'max_steps', 'eval_interval', 'log_interval', 'clip'), non_negative=('min_lr', 'warmup', 'seed'))
+    precision: str = 'auto'   # 'auto': bf16 autocast on a GPU, fp32 on a CPU; 'bf16': bf16 autocast on either; 'fp32': never
+    def __post_init__(self): _check(self, positive=('batch_size', 'lr', 'max_steps', 'eval_interval', 'log_interval', 'clip'), non_negative=('min_lr', 'warmup', 'seed'),
+                                    choices={'precision': ('auto', 'bf16', 'fp32')})
 
 # %% ../nbs/05_config.ipynb #90350ac1
 @dataclass

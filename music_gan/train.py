@@ -334,12 +334,20 @@ def _skip_nonfinite(self:Trainer) -> None:
         raise NonFiniteLoss(f"{self.nonfinite_run} non-finite losses in a row at step {self.step}; stopped. "
                             f"The last good checkpoint is {self.checkpoint_path}")
 
+# %% ../nbs/17_train.ipynb #8c88674c
+@patch
+def autocast(self:Trainer):
+    "The context of `train.precision` on this trainer's device: bf16 autocast, or nothing (fp32)."
+    precision = self.cfg.train.precision
+    on = precision == 'bf16' or (precision == 'auto' and self.device.type == 'cuda')
+    return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=on)
+
 # %% ../nbs/17_train.ipynb #c6e3f0d4
 @patch
 def train_step(self:Trainer, batch) -> dict|None:
     "One optimisation step on `batch`; its scalars, or None if the loss was not finite (step skipped)."
     self.net.train()
-    with torch.autocast('cuda', dtype=torch.bfloat16, enabled=self.device.type == 'cuda'):
+    with self.autocast():
         total, count, extra = self.task.loss(self.net, batch, self.device)
     total_global, n_global = self._global_sums(total, count)
     if not torch.isfinite(total_global): return self._skip_nonfinite()
@@ -403,7 +411,7 @@ def resume(self:Trainer, path=None) -> Trainer:
 def evaluate(self:Trainer, max_batches:int|None=None) -> dict:
     "The task's validation (for a generator: `nll`); logged, and fired as `eval`."
     self.net.eval()
-    with torch.autocast('cuda', dtype=torch.bfloat16, enabled=self.device.type == 'cuda'):
+    with self.autocast():
         out = self.task.evaluate(self.model, self.device, max_batches=max_batches)
     if out and self.log: self.log.log(self.step, out)
     self._fire('eval', metrics=out)
