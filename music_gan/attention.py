@@ -71,7 +71,7 @@ def rel_shift_view(x:torch.Tensor) -> torch.Tensor:
     *lead, tq, tk1 = x.shape
     return x.flatten(-2)[..., tq:].unflatten(-1, (tq, tk1 - 1))   # element T + i·Tk + j of the flattened rows
 
-# %% ../nbs/07_attention.ipynb #f3569252
+# %% ../nbs/07_attention.ipynb #d7db0ec9
 def _strided_probs(qu, qw, k, r_ext, allowed) -> torch.Tensor:
     "Attention probabilities `(B, H, Tq, Tk)` from the scaled queries `qu` (for a+c), `qw` (for b+d) and `r_ext (H, dh, Tk+1)`."
     b, h, tq, _ = qu.shape; tk = k.shape[2]
@@ -79,7 +79,7 @@ def _strided_probs(qu, qw, k, r_ext, allowed) -> torch.Tensor:
     ac_bd = torch.baddbmm(bd.flatten(0, 1), qu.flatten(0, 1), k.flatten(0, 1).transpose(1, 2))
     return ac_bd.view(b, h, tq, tk).masked_fill_(~allowed, float('-inf')).softmax(-1)
 
-# %% ../nbs/07_attention.ipynb #50667e2d
+# %% ../nbs/07_attention.ipynb #12c9a9a2
 class _StridedAttention(torch.autograd.Function):
     "`softmax(mask(Qu·Kᵀ + shift(Qw·R))) · V` with the backward written out: one pass per `(B, H, Tq, Tk)` gradient."
     @staticmethod

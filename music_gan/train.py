@@ -287,7 +287,8 @@ class Trainer(TrainerEvents):
             self.net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
         if compile: self.net = torch.compile(self.net)
         self.lr = lr or cfg.train.lr
-        self.opt = torch.optim.Adam([p for p in self.model.parameters() if p.requires_grad], lr=self.lr)
+        self.opt = torch.optim.Adam([p for p in self.model.parameters() if p.requires_grad], lr=self.lr,
+                                    fused=True if self.device.type == 'cuda' else None)   # one kernel for all parameters on a GPU
         self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
         self.nonfinite, self.nonfinite_run, self.max_nonfinite = 0, 0, max_nonfinite
         self.checkpoint_every = cfg.train.eval_interval if checkpoint_every is None else checkpoint_every

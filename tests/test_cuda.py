@@ -72,6 +72,7 @@ def test_trainer_step_autocasts_on_cuda(tmp_path):
     assert seen == [True] and out is not None and torch.isfinite(torch.tensor(out['loss']))
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
     assert isinstance(task.mems, Memory) and task.mems.hids[0].is_cuda
+    assert tr.opt.defaults['fused']                                 # fused Adam on a GPU
     tr.log.close()
 
 
