@@ -10,7 +10,7 @@ $MG prepare --corpus music21:classical --out "$DATA"
 # at an equal training time (9 min each; assets/README.md). Its first 9 minutes were that arm's run: to reuse it, run
 #   python benchmarks/model_size.py --data "$DATA" --out runs/sizes --minutes 9 --arms small-64 && cp -r runs/sizes/small-64/mle "$RUNS/mle"
 # first; without it the MLE stage simply starts from step 0 (the same schedule, the same steps).
-# Then the three stages through music_gan.gan.train_all, the one place the kit wires them together: MLE (36,000 steps),
+# Then the three stages through music_gan.gan.train_all, the one place the kit wires them together: MLE (30,000 steps),
 # SpanBERT pre-training of the discriminator (1,000), then the GAN (200 GAN steps) and its fair baseline (the same
 # cycles with the adversarial step left out), in "$RUNS/mle", "$RUNS/mlm", "$RUNS/gan", "$RUNS/baseline". The GAN stage
 # continues the MLE run (its step, optimiser and learning-rate schedule, read from its checkpoint); adversarial rate: half
@@ -33,7 +33,7 @@ def progress(desc:str, total:int, event:str='step') -> dict:
 data, runs = sys.argv[1], sys.argv[2]
 sys.path.insert(0, 'benchmarks')
 from model_size import arm_config                 # the tiny preset, the arm's size, lr 1e-3, warmup 500
-steps = {'mle': 36_000, 'mlm': 1000, 'gan': 200}
+steps = {'mle': 30_000, 'mlm': 1000, 'gan': 200}
 train_all(arm_config('small-64'), data, runs, mle_steps=steps['mle'], mlm_steps=steps['mlm'], gan_steps=steps['gan'], baseline=True,
           resume=True, overrides={'mle': {'train.eval_interval': 5000, 'train.log_interval': 50},
                                   'gan': {'train.eval_interval': 500, 'train.log_interval': 10}},
