@@ -16,16 +16,20 @@ $MG prepare --corpus music21:classical --out "$DATA"
 # continues the MLE run (its step, optimiser and learning-rate schedule, read from its checkpoint); adversarial rate: half
 # the MLE rate with a 20-step warm-up, then inverse-sqrt decay (the tiny preset). An interrupted build resumes where it stopped.
 python - "$DATA" "$RUNS" <<'PY'
-import sys
+import signal, sys
 from music_gan.config import preset
 from music_gan.gan import train_all
 from music_gan.progress import progress_bar
 
+STOPPED = []
+
 def progress(desc:str, total:int, event:str='step') -> dict:
-    "Callbacks drawing a progress bar of `event`s on stderr."
+    "Callbacks drawing a progress bar of `event`s on stderr; SIGTERM asks the running stage to stop and save (rerun to resume)."
     bar = {}
     count = (lambda t: t.gan_step) if event == 'gan_step' else (lambda t: t.step)
-    def start(t, **_): bar['b'] = progress_bar(total, desc, unit='steps', initial=min(count(t), total), every=5)
+    def start(t, **_):
+        signal.signal(signal.SIGTERM, lambda *_: (STOPPED.append(True), t.request_stop()))
+        bar['b'] = progress_bar(total, desc, unit='steps', initial=min(count(t), total), every=5)
     def tick(t, **_): bar['b'].update(1)
     def end(t, **_): bar.pop('b').close()
     return {'start': [start], event: [tick], 'end': [end]}
@@ -38,6 +42,7 @@ train_all(arm_config('small-64'), data, runs, mle_steps=steps['mle'], mlm_steps=
           resume=True, overrides={'mle': {'train.eval_interval': 5000, 'train.log_interval': 50},
                                   'gan': {'train.eval_interval': 500, 'train.log_interval': 10}},
           callbacks={'mle': progress('mle', steps['mle']), 'mlm': progress('mlm', steps['mlm']), 'gan': progress('gan', steps['gan'], 'gan_step')})
+if STOPPED: sys.exit('build.sh: stopped by SIGTERM after saving a checkpoint; run it again to resume')
 PY
 $MG export --ckpt "$RUNS/mle" --out assets/model_mle
 $MG export --ckpt "$RUNS/gan" --out assets/model_gan
