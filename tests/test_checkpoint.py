@@ -108,3 +108,16 @@ def test_pickled_old_file_names_the_convert_command(tmp_path):
         load_model(tmp_path / 'old.pt')
     out = convert_checkpoint(tmp_path / 'old.pt', tmp_path / 'new', trust_sha256=file_sha256(tmp_path / 'old.pt'))
     assert isinstance(load_model(out), TransformerXL)
+
+
+def test_build_script_configuration_is_the_bundled_one():
+    "assets/build.sh trains `benchmarks/model_size.py`'s arm small-64: its generator and schedule are the bundled models'."
+    import sys
+    sys.path.insert(0, str(ASSETS.parent / 'benchmarks'))
+    from model_size import arm_config
+    cfg = arm_config('small-64')
+    assert "arm_config('small-64')" in (ASSETS / 'build.sh').read_text()
+    for name in ('mle', 'gan'):
+        bundled = load_config(ASSETS / f'model_{name}')
+        assert bundled.generator == cfg.generator, name
+        assert (bundled.train.lr, bundled.train.warmup) == (cfg.train.lr, cfg.train.warmup), name
